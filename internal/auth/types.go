@@ -1,0 +1,46 @@
+package auth
+
+import "time"
+
+// Roles known to this version. The full role matrix comes later; an admin may
+// do everything and a viewer may only read.
+const (
+	RoleAdmin  = "admin"
+	RoleViewer = "viewer"
+)
+
+// User is a person who signs in.
+type User struct {
+	ID           int64     `json:"id"`
+	Login        string    `json:"login"`
+	PasswordHash string    `json:"-"`
+	Role         string    `json:"role"`
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Session is a console sign-in; only the hash of its secret is stored.
+type Session struct {
+	ID         int64     `json:"id"`
+	UserID     int64     `json:"user_id"`
+	TokenHash  string    `json:"-"`
+	CSRFToken  string    `json:"-"`
+	RemoteAddr string    `json:"remote_addr"`
+	UserAgent  string    `json:"user_agent"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeen   time.Time `json:"last_seen"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// Token is a personal API token used as a bearer token; only its hash is
+// stored.
+type Token struct {
+	ID        int64      `json:"id"`
+	UserID    int64      `json:"user_id"`
+	Name      string     `json:"name"`
+	TokenHash string     `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	LastUsed  *time.Time `json:"last_used"`
+}

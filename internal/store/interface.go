@@ -1,0 +1,149 @@
+// Package store is vigie's relational storage: one implementation over
+// database/sql serving the embedded SQLite database (the default) and
+// PostgreSQL, with the dialect differences kept small and versioned
+// migrations for each.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vigie-monitoring/vigie/internal/auth"
+	"github.com/vigie-monitoring/vigie/internal/inventory"
+	"github.com/vigie-monitoring/vigie/internal/state"
+)
+
+var (
+	// ErrNotFound is returned when the object asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned when a write would break a uniqueness rule
+	// (a second host with the same name, say).
+	ErrConflict = errors.New("already exists")
+)
+
+// Page selects a window of a list ordered by id: rows with id > After, at most
+// Limit of them (0 means the store's default of 100; the maximum is 1000).
+type Page struct {
+	Limit int
+	After int64
+}
+
+// HostFilter narrows ListHosts; empty fields match everything.
+type HostFilter struct {
+	Name   string // exact name
+	Search string // substring of name, address or notes (case-insensitive)
+	Group  string // member of this host group
+	Domain string
+	Source string
+	State  *int // current host state
+	Page
+}
+
+// HostGroupFilter narrows ListHostGroups.
+type HostGroupFilter struct {
+	Name string
+	Page
+}
+
+// ServiceFilter narrows ListServices; empty fields match everything.
+type ServiceFilter struct {
+	HostID  int64
+	Name    string
+	Kind    string // check kind
+	Source  string
+	Enabled *bool
+	State   *int // current service state
+	Page
+}
+
+// StatusUpdate records one check outcome: the object's new status and, when
+// the state changed, the new state period to open (closing the open one at
+// Change.Start).
+type StatusUpdate struct {
+	Status state.Status
+	Change *state.Change
+}
+
+// Inventory stores hosts, host groups and services. Deleting a host deletes
+// its services; deleting a host or service deletes its status and history.
+type Inventory interface {
+	CreateHostGroup(ctx context.Context, g *inventory.HostGroup) error
+	UpdateHostGroup(ctx context.Context, g *inventory.HostGroup) error
+	DeleteHostGroup(ctx context.Context, id int64) error
+	GetHostGroup(ctx context.Context, id int64) (inventory.HostGroup, error)
+	GetHostGroupByName(ctx context.Context, name string) (inventory.HostGroup, error)
+	ListHostGroups(ctx context.Context, f HostGroupFilter) ([]inventory.HostGroup, error)
+
+	CreateHost(ctx context.Context, h *inventory.Host) error
+	UpdateHost(ctx context.Context, h *inventory.Host) error
+	DeleteHost(ctx context.Context, id int64) error
+	GetHost(ctx context.Context, id int64) (inventory.Host, error)
+	GetHostByName(ctx context.Context, name string) (inventory.Host, error)
+	ListHosts(ctx context.Context, f HostFilter) ([]inventory.Host, error)
+
+	CreateService(ctx context.Context, s *inventory.Service) error
+	UpdateService(ctx context.Context, s *inventory.Service) error
+	DeleteService(ctx context.Context, id int64) error
+	GetService(ctx context.Context, id int64) (inventory.Service, error)
+	ListServices(ctx context.Context, f ServiceFilter) ([]inventory.Service, error)
+}
+
+// States stores the current status of every host and service and the
+// history of their state periods.
+type States interface {
+	// ApplyStatus writes a batch of updates in one transaction.
+	ApplyStatus(ctx context.Context, batch []StatusUpdate) error
+	// LoadStatus returns the stored status of every object of a kind.
+	LoadStatus(ctx context.Context, kind string) ([]state.Status, error)
+	GetStatus(ctx context.Context, kind string, id int64) (state.Status, error)
+	// ListChanges returns the state periods of one object that overlap
+	// [from, to), newest first, at most limit of them.
+	ListChanges(ctx context.Context, kind string, id int64, from, to time.Time, limit int) ([]state.Change, error)
+	// CountStates returns, for a kind, how many objects are in each state
+	// (objects never checked are counted under -1).
+	CountStates(ctx context.Context, kind string) (map[int]int, error)
+}
+
+// Users stores users, console sessions and API tokens.
+type Users interface {
+	CreateUser(ctx context.Context, u *auth.User) error
+	UpdateUser(ctx context.Context, u *auth.User) error
+	DeleteUser(ctx context.Context, id int64) error
+	GetUser(ctx context.Context, id int64) (auth.User, error)
+	GetUserByLogin(ctx context.Context, login string) (auth.User, error)
+	ListUsers(ctx context.Context) ([]auth.User, error)
+
+	CreateSession(ctx context.Context, s *auth.Session) error
+	GetSessionByHash(ctx context.Context, hash string) (auth.Session, error)
+	TouchSession(ctx context.Context, id int64, lastSeen, expiresAt time.Time) error
+	DeleteSession(ctx context.Context, id int64) error
+	DeleteUserSessions(ctx context.Context, userID int64) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	ListSessions(ctx context.Context, userID int64) ([]auth.Session, error)
+
+	CreateToken(ctx context.Context, t *auth.Token) error
+	GetTokenByHash(ctx context.Context, hash string) (auth.Token, error)
+	TouchToken(ctx context.Context, id int64, used time.Time) error
+	DeleteToken(ctx context.Context, id int64) error
+	ListTokens(ctx context.Context, userID int64) ([]auth.Token, error)
+}
+
+// Store is everything vigie keeps in its relational database.
+type Store interface {
+	Inventory
+	States
+	Users
+	// Ping checks that the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Options selects and configures a database.
+type Options struct {
+	// Driver is "sqlite" (default) or "postgres".
+	Driver string
+	// DSN is the PostgreSQL connection string, or the SQLite file path.
+	DSN string
+}
+
