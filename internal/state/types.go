@@ -51,6 +51,10 @@ type Status struct {
 	// the state; FlapCount says how many of the 21 bits are filled.
 	FlapHistory uint32 `json:"-"`
 	FlapCount   int    `json:"-"`
+	// Unreachable is set on a service whose host was DOWN when it failed:
+	// its state is then UNKNOWN rather than a CRITICAL that would flood the
+	// console, the way Nagios shows services of a down host.
+	Unreachable bool `json:"unreachable"`
 }
 
 // Change is one period during which an object stayed in one state; End is
@@ -64,4 +68,12 @@ type Change struct {
 	Output    string     `json:"output"`
 	Start     time.Time  `json:"start"`
 	End       *time.Time `json:"end"`
+}
+
+// Update is what one check outcome writes: the object's new status and, when
+// the state changed, the state period it opens (closing the open one at
+// Change.Start).
+type Update struct {
+	Status Status
+	Change *Change
 }

@@ -59,11 +59,9 @@ type ServiceFilter struct {
 
 // StatusUpdate records one check outcome: the object's new status and, when
 // the state changed, the new state period to open (closing the open one at
-// Change.Start).
-type StatusUpdate struct {
-	Status state.Status
-	Change *state.Change
-}
+// Change.Start). It is the state engine's Update, so that batches pass
+// through without copying.
+type StatusUpdate = state.Update
 
 // Inventory stores hosts, host groups and services. Deleting a host deletes
 // its services; deleting a host or service deletes its status and history.
@@ -146,4 +144,3 @@ type Options struct {
 	// DSN is the PostgreSQL connection string, or the SQLite file path.
 	DSN string
 }
-

@@ -1,0 +1,56 @@
+# vigie — two commands: `make run` and `make test`.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/vigie-monitoring/vigie/internal/app.Version=$(VERSION)
+FUZZTIME ?= 60s
+
+.PHONY: all build web run test deps test-go test-e2e fuzz bench vet clean
+
+all: build
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+# The console is built into internal/web/dist and embedded in the binary.
+web: web/node_modules/.installed
+	cd web && npm run build
+
+build: web
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/vigie ./cmd/vigie
+
+# Build everything and start vigie on examples/vigie.yaml, which watches
+# this machine. Data goes to ./data unless VIGIE_DATA_DIR says otherwise.
+run: build
+	./bin/vigie server --config examples/vigie.yaml
+
+# Install what the tests need (Debian packages, npm packages), then run
+# every test: Go unit and integration tests (PostgreSQL at 127.0.0.1:5432),
+# fuzz seed corpora, and the console's end-to-end tests in headless Chromium.
+test: deps build vet test-go test-e2e
+
+deps:
+	./scripts/install-deps.sh
+
+vet:
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-e2e: build
+	cd web && VIGIE_BIN=$(CURDIR)/bin/vigie npm run test:e2e
+
+# Longer fuzzing than the seed corpora that `make test` runs.
+fuzz:
+	$(GO) test ./internal/checks/ -run '^$$' -fuzz '^FuzzParsePerfdata$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/checks/ -run '^$$' -fuzz '^FuzzParseRange$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/config/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+
+# Throughput and lateness of the scheduler against 10,000 loopback services,
+# native TCP checks beside the check_tcp plugin.
+bench: build
+	$(GO) run ./bench/tcpchecks
+
+clean:
+	rm -rf bin internal/web/dist/assets internal/web/dist/index.html

@@ -1,0 +1,188 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/vigie-monitoring/vigie/internal/inventory"
+	"github.com/vigie-monitoring/vigie/internal/store"
+)
+
+type hostGroupView struct {
+	inventory.HostGroup
+	Hosts int `json:"hosts"`
+}
+
+type hostGroupInput struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+}
+
+func (s *Server) hostGroupView(ctx context.Context, g inventory.HostGroup) (hostGroupView, error) {
+	n, err := s.countMembers(ctx, g.Name)
+	return hostGroupView{HostGroup: g, Hosts: n}, err
+}
+
+func (s *Server) countMembers(ctx context.Context, name string) (int, error) {
+	n := 0
+	var after int64
+	for {
+		hosts, err := s.st.ListHosts(ctx, store.HostFilter{Group: name, Page: store.Page{Limit: 1000, After: after}})
+		if err != nil {
+			return 0, err
+		}
+		n += len(hosts)
+		if len(hosts) < 1000 {
+			return n, nil
+		}
+		after = hosts[len(hosts)-1].ID
+	}
+}
+
+func (s *Server) lookupHostGroup(ctx context.Context, ref string) (inventory.HostGroup, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		if g, err := s.st.GetHostGroup(ctx, id); err == nil {
+			return g, nil
+		}
+	}
+	return s.st.GetHostGroupByName(ctx, ref)
+}
+
+func (s *Server) listHostGroups(w http.ResponseWriter, r *http.Request) {
+	p, err := page(r)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	groups, err := s.st.ListHostGroups(r.Context(), store.HostGroupFilter{Name: r.URL.Query().Get("name"), Page: p})
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	items := make([]hostGroupView, 0, len(groups))
+	var last int64
+	for _, g := range groups {
+		v, err := s.hostGroupView(r.Context(), g)
+		if err != nil {
+			s.writeErr(w, err)
+			return
+		}
+		items = append(items, v)
+		last = g.ID
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, NextCursor: nextCursor(len(groups), p.Limit, last)})
+}
+
+func (s *Server) getHostGroup(w http.ResponseWriter, r *http.Request) {
+	g, err := s.lookupHostGroup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	v, err := s.hostGroupView(r.Context(), g)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (in hostGroupInput) apply(g *inventory.HostGroup) error {
+	setIf(&g.Name, in.Name)
+	setIf(&g.Description, in.Description)
+	if err := inventory.ValidName(g.Name); err != nil {
+		return badField("name", "%v", err)
+	}
+	if len(g.Description) > 2000 {
+		return badField("description", "must be at most 2000 characters")
+	}
+	return nil
+}
+
+func (s *Server) createHostGroup(w http.ResponseWriter, r *http.Request) {
+	var in hostGroupInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	g := inventory.HostGroup{Source: inventory.SourceAPI}
+	if err := in.apply(&g); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if err := s.st.CreateHostGroup(r.Context(), &g); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	s.opts.Hub.Inventory("hostgroup", g.ID, "create")
+	writeJSON(w, http.StatusCreated, hostGroupView{HostGroup: g})
+}
+
+func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	g, err := s.lookupHostGroup(ctx, r.PathValue("id"))
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if g.Source == inventory.SourceConfig {
+		s.writeErr(w, errManagedByConfig)
+		return
+	}
+	var in hostGroupInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.Name != nil && *in.Name != g.Name {
+		// Membership is by name on hosts: renaming a group with members
+		// would silently empty it.
+		if n, err := s.countMembers(ctx, g.Name); err != nil || n > 0 {
+			s.writeErr(w, fmt.Errorf("host group %q has %d hosts; move them first: %w", g.Name, n, store.ErrConflict))
+			return
+		}
+	}
+	if err := in.apply(&g); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if err := s.st.UpdateHostGroup(ctx, &g); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	s.opts.Hub.Inventory("hostgroup", g.ID, "update")
+	v, err := s.hostGroupView(ctx, g)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) deleteHostGroup(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	g, err := s.lookupHostGroup(ctx, r.PathValue("id"))
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if g.Source == inventory.SourceConfig {
+		s.writeErr(w, errManagedByConfig)
+		return
+	}
+	n, err := s.countMembers(ctx, g.Name)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if n > 0 {
+		s.writeErr(w, fmt.Errorf("host group %q still has %d hosts: %w", g.Name, n, store.ErrConflict))
+		return
+	}
+	if err := s.st.DeleteHostGroup(ctx, g.ID); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	s.opts.Hub.Inventory("hostgroup", g.ID, "delete")
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,417 @@
+// Package api serves vigie's REST API under /api/v1, the live event stream,
+// the OpenAPI document, health and metrics endpoints, and the console.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigie-monitoring/vigie/internal/auth"
+	"github.com/vigie-monitoring/vigie/internal/checks"
+	"github.com/vigie-monitoring/vigie/internal/inventory"
+	"github.com/vigie-monitoring/vigie/internal/state"
+	"github.com/vigie-monitoring/vigie/internal/store"
+)
+
+// Monitor is the part of the state engine the API drives: it learns about
+// inventory changes at once, so no change ever needs a restart.
+type Monitor interface {
+	HostChanged(h inventory.Host, runNow bool) error
+	HostRemoved(id int64, services []int64)
+	ServiceChanged(s inventory.Service, h inventory.Host, runNow bool) error
+	ServiceRemoved(id int64)
+	RunNow(kind string, id int64) bool
+	Status(kind string, id int64) (state.Status, bool)
+	Snapshot(kind string) []state.Status
+	ServiceStatesByHost() map[int64]map[string]int
+}
+
+// Defaults are the scheduling values of objects that do not give theirs.
+type Defaults struct {
+	Interval      time.Duration
+	RetryInterval time.Duration
+	MaxAttempts   int
+	Timeout       time.Duration
+	PluginDirs    []string
+}
+
+// Options configure a Server.
+type Options struct {
+	Store         store.Store
+	Auth          *auth.Service
+	Monitor       Monitor
+	Hub           *Hub
+	Console       http.Handler
+	Gatherer      prometheus.Gatherer
+	Logger        *slog.Logger
+	MaxBodyBytes  int64
+	PublicMetrics bool
+	SecureCookies bool
+	Defaults      Defaults
+	Version       string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	opts Options
+	st   store.Store
+	auth *auth.Service
+	mon  Monitor
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// route is one API endpoint; the table is also what the OpenAPI test
+// compares the published document with.
+type route struct {
+	method, pattern string
+	handler         func(*Server, http.ResponseWriter, *http.Request)
+	// public routes answer without authentication; write routes need a
+	// role that may write.
+	public, write bool
+}
+
+var routes = []route{
+	{method: "POST", pattern: "/api/v1/login", handler: (*Server).login, public: true},
+	{method: "POST", pattern: "/api/v1/logout", handler: (*Server).logout},
+	{method: "GET", pattern: "/api/v1/me", handler: (*Server).me},
+	{method: "GET", pattern: "/api/v1/overview", handler: (*Server).overview},
+
+	{method: "GET", pattern: "/api/v1/hosts", handler: (*Server).listHosts},
+	{method: "POST", pattern: "/api/v1/hosts", handler: (*Server).createHost, write: true},
+	{method: "GET", pattern: "/api/v1/hosts/{id}", handler: (*Server).getHost},
+	{method: "PUT", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, write: true},
+	{method: "PATCH", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, write: true},
+	{method: "DELETE", pattern: "/api/v1/hosts/{id}", handler: (*Server).deleteHost, write: true},
+	{method: "GET", pattern: "/api/v1/hosts/{id}/services", handler: (*Server).hostServices},
+	{method: "GET", pattern: "/api/v1/hosts/{id}/history", handler: (*Server).hostHistory},
+	{method: "POST", pattern: "/api/v1/hosts/{id}/check", handler: (*Server).checkHostNow, write: true},
+
+	{method: "GET", pattern: "/api/v1/hostgroups", handler: (*Server).listHostGroups},
+	{method: "POST", pattern: "/api/v1/hostgroups", handler: (*Server).createHostGroup, write: true},
+	{method: "GET", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).getHostGroup},
+	{method: "PUT", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, write: true},
+	{method: "PATCH", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, write: true},
+	{method: "DELETE", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).deleteHostGroup, write: true},
+
+	{method: "GET", pattern: "/api/v1/services", handler: (*Server).listServices},
+	{method: "POST", pattern: "/api/v1/services", handler: (*Server).createService, write: true},
+	{method: "GET", pattern: "/api/v1/services/{id}", handler: (*Server).getService},
+	{method: "PUT", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, write: true},
+	{method: "PATCH", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, write: true},
+	{method: "DELETE", pattern: "/api/v1/services/{id}", handler: (*Server).deleteService, write: true},
+	{method: "GET", pattern: "/api/v1/services/{id}/history", handler: (*Server).serviceHistory},
+	{method: "POST", pattern: "/api/v1/services/{id}/check", handler: (*Server).checkServiceNow, write: true},
+
+	{method: "GET", pattern: "/api/v1/stream", handler: (*Server).stream},
+
+	{method: "GET", pattern: "/api/v1/users", handler: (*Server).listUsers, write: true},
+	{method: "POST", pattern: "/api/v1/users", handler: (*Server).createUser, write: true},
+	{method: "GET", pattern: "/api/v1/tokens", handler: (*Server).listTokens},
+	{method: "POST", pattern: "/api/v1/tokens", handler: (*Server).createToken},
+	{method: "DELETE", pattern: "/api/v1/tokens/{id}", handler: (*Server).deleteToken},
+	{method: "GET", pattern: "/api/v1/sessions", handler: (*Server).listSessions},
+	{method: "DELETE", pattern: "/api/v1/sessions/{id}", handler: (*Server).deleteSession},
+
+	{method: "GET", pattern: "/api/v1/openapi.json", handler: (*Server).openapi, public: true},
+}
+
+// New builds the server and its routes.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.Hub == nil {
+		opts.Hub = NewHub(nil)
+	}
+	s := &Server{opts: opts, st: opts.Store, auth: opts.Auth, mon: opts.Monitor, log: opts.Logger, mux: http.NewServeMux()}
+	for _, rt := range routes {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if opts.Gatherer != nil {
+		metrics := promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})
+		if !opts.PublicMetrics {
+			metrics = s.requireAuth(metrics)
+		}
+		s.mux.Handle("GET /metrics", metrics)
+	}
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+	if opts.Console != nil {
+		s.mux.Handle("/", opts.Console)
+	}
+	return s
+}
+
+// ServeHTTP logs, recovers and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &statusWriter{ResponseWriter: w, status: 200}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rw.wrote {
+				writeError(rw, http.StatusInternalServerError, "internal", "internal error")
+			}
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/api/v1/stream" {
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
+		}
+	}()
+	s.mux.ServeHTTP(rw, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type ctxKey struct{}
+
+// principal returns who the request acts as.
+func principal(r *http.Request) auth.Principal {
+	p, _ := r.Context().Value(ctxKey{}).(auth.Principal)
+	return p
+}
+
+// wrap applies authentication, CSRF, role and body-size rules to a route.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		if !rt.public {
+			p, err := s.auth.Authenticate(r)
+			if err != nil {
+				if r.Header.Get("Authorization") == "" {
+					w.Header().Set("WWW-Authenticate", `Basic realm="vigie", charset="UTF-8"`)
+				}
+				writeError(w, http.StatusUnauthorized, "unauthenticated", "authentication required: sign in, or send a bearer token or Basic credentials")
+				return
+			}
+			if r.Method != http.MethodGet && r.Method != http.MethodHead && !auth.CheckCSRF(p, r.Header.Get("X-CSRF-Token")) {
+				writeError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
+				return
+			}
+			if rt.write && !p.CanWrite() {
+				writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("role %q may not do this", p.User.Role))
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, p))
+		}
+		rt.handler(s, w, r)
+	})
+}
+
+func (s *Server) requireAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.auth.Authenticate(r); err != nil {
+			writeError(w, http.StatusUnauthorized, "unauthenticated", "authentication required")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.st.Ping(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "database unavailable")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ready\n")
+}
+
+// apiError is the body of every error answer.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeFieldError(w, status, code, "", msg)
+}
+
+func writeFieldError(w http.ResponseWriter, status int, code, field, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message, e.Error.Field = code, msg, field
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// fieldError is a validation error naming the field at fault.
+type fieldError struct {
+	field, msg string
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.msg }
+
+func badField(field, format string, a ...any) error {
+	return &fieldError{field: field, msg: fmt.Sprintf(format, a...)}
+}
+
+// writeStoreError maps store and validation errors to HTTP answers.
+func (s *Server) writeErr(w http.ResponseWriter, err error) {
+	var fe *fieldError
+	switch {
+	case errors.As(err, &fe):
+		writeFieldError(w, http.StatusBadRequest, "invalid", fe.field, fe.Error())
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, errManagedByConfig):
+		writeError(w, http.StatusConflict, "managed_by_config", err.Error())
+	default:
+		s.log.Error("serving a request", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+var errManagedByConfig = errors.New("this object comes from the configuration file; edit the file instead (vigie reloads it by itself)")
+
+// decodeBody reads a JSON body strictly: unknown fields and trailing data
+// are errors that name what is wrong.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("unexpected data after the JSON object")
+	}
+	if err == nil {
+		return true
+	}
+	var (
+		mbe *http.MaxBytesError
+		te  *json.UnmarshalTypeError
+		se  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", mbe.Limit))
+	case errors.As(err, &te):
+		writeFieldError(w, http.StatusBadRequest, "invalid_body", te.Field, fmt.Sprintf("%s: expected %s, got %s", te.Field, te.Type, te.Value))
+	case errors.As(err, &se):
+		writeError(w, http.StatusBadRequest, "invalid_json", fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err))
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "invalid_body", "request body is empty")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		writeFieldError(w, http.StatusBadRequest, "invalid_body", f, fmt.Sprintf("%s: unknown field", f))
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
+	}
+	return false
+}
+
+// page reads limit and cursor.
+func page(r *http.Request) (store.Page, error) {
+	var p store.Page
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return p, badField("limit", "must be an integer between 1 and 1000")
+		}
+		p.Limit = n
+	} else {
+		p.Limit = 100
+	}
+	if v := q.Get("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return p, badField("cursor", "is not a cursor from a previous answer")
+		}
+		p.After = n
+	}
+	return p, nil
+}
+
+// list is a page of items.
+type list struct {
+	Items      any    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func nextCursor(n, limit int, lastID int64) string {
+	if n < limit {
+		return ""
+	}
+	return strconv.FormatInt(lastID, 10)
+}
+
+// validateCheck validates a check spec as the scheduler will build it, so
+// that a bad parameter is refused when written, naming it.
+func (s *Server) validateCheck(spec checks.Spec, address, hostName string, hostCheck bool) error {
+	const field = "check"
+	if spec == nil {
+		return badField(field, "is required")
+	}
+	if hostCheck && spec.Kind() == "none" {
+		return nil
+	}
+	_, err := checks.New(spec, checks.Options{Address: address, HostName: hostName, PluginDirs: s.opts.Defaults.PluginDirs})
+	if err != nil {
+		msg := err.Error()
+		f := field
+		if strings.HasPrefix(msg, "check.") {
+			f, _, _ = strings.Cut(msg, ":")
+		}
+		return badField(f, "%s", strings.TrimPrefix(strings.TrimPrefix(msg, f), ": "))
+	}
+	return nil
+}

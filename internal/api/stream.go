@@ -1,0 +1,158 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigie-monitoring/vigie/internal/state"
+)
+
+// Hub fans live events out to the console's server-sent event streams.
+// Publishing never blocks: the state engine calls it with its lock held, so
+// events go through a buffered channel, and a subscriber too slow to keep up
+// loses events and is told to reload ("resync").
+type Hub struct {
+	in chan hubEvent
+
+	mu   sync.Mutex
+	subs map[chan []byte]struct{}
+
+	dropped prometheus.Counter
+	clients prometheus.Gauge
+}
+
+type hubEvent struct {
+	name string
+	data any
+}
+
+// NewHub starts a hub; its metrics are registered with reg when not nil.
+func NewHub(reg prometheus.Registerer) *Hub {
+	h := &Hub{
+		in:   make(chan hubEvent, 8192),
+		subs: map[chan []byte]struct{}{},
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigie_stream_events_dropped_total", Help: "Live events dropped because the hub or a client was behind.",
+		}),
+		clients: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vigie_stream_clients", Help: "Live event streams open.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(h.dropped, h.clients)
+	}
+	go h.loop()
+	return h
+}
+
+func (h *Hub) loop() {
+	for ev := range h.in {
+		b, err := json.Marshal(ev.data)
+		if err != nil {
+			continue
+		}
+		msg := []byte(fmt.Sprintf("event: %s\ndata: %s\n\n", ev.name, b))
+		h.mu.Lock()
+		for c := range h.subs {
+			select {
+			case c <- msg:
+			default:
+				h.dropped.Inc()
+			}
+		}
+		h.mu.Unlock()
+	}
+}
+
+func (h *Hub) publish(name string, data any) {
+	select {
+	case h.in <- hubEvent{name, data}:
+	default:
+		h.dropped.Inc()
+	}
+}
+
+// statusEvent is the data of a "status" event.
+type statusEvent struct {
+	Kind      string     `json:"kind"`
+	ID        int64      `json:"id"`
+	State     string     `json:"state"`
+	StateType string     `json:"state_type"`
+	Output    string     `json:"output"`
+	LastCheck *time.Time `json:"last_check"`
+	Changed   bool       `json:"changed"`
+}
+
+// Status publishes a check result.
+func (h *Hub) Status(ev state.Event) {
+	h.publish("status", statusEvent{
+		Kind: ev.Kind, ID: ev.ID, State: state.StateName(ev.Kind, ev.Status),
+		StateType: ev.Status.StateType, Output: ev.Status.Output,
+		LastCheck: timePtr(ev.Status.LastCheck), Changed: ev.Outcome.Changed,
+	})
+}
+
+// Inventory publishes an inventory change.
+func (h *Hub) Inventory(kind string, id int64, op string) {
+	h.publish("inventory", map[string]any{"kind": kind, "id": id, "op": op})
+}
+
+func (h *Hub) subscribe() chan []byte {
+	c := make(chan []byte, 256)
+	h.mu.Lock()
+	h.subs[c] = struct{}{}
+	h.mu.Unlock()
+	h.clients.Inc()
+	return c
+}
+
+func (h *Hub) unsubscribe(c chan []byte) {
+	h.mu.Lock()
+	delete(h.subs, c)
+	h.mu.Unlock()
+	h.clients.Dec()
+}
+
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	c := s.opts.Hub.subscribe()
+	defer s.opts.Hub.unsubscribe(c)
+	fmt.Fprint(w, "retry: 3000\n: connected\n\n")
+	rc.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case msg := <-c:
+			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := w.Write(msg); err != nil {
+				return
+			}
+			// Drain what is queued before flushing, to write in bulk.
+			for n := len(c); n > 0; n-- {
+				if _, err := w.Write(<-c); err != nil {
+					return
+				}
+			}
+			if rc.Flush() != nil {
+				return
+			}
+		case <-keepalive.C:
+			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}

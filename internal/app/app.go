@@ -1,0 +1,299 @@
+// Package app is vigie's composition root: it builds every part from the
+// configuration, starts them in order and stops them in reverse.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/vigie-monitoring/vigie/internal/api"
+	"github.com/vigie-monitoring/vigie/internal/auth"
+	"github.com/vigie-monitoring/vigie/internal/config"
+	"github.com/vigie-monitoring/vigie/internal/state"
+	"github.com/vigie-monitoring/vigie/internal/store"
+	"github.com/vigie-monitoring/vigie/internal/web"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// App is a running vigie server.
+type App struct {
+	cfg    *config.Config
+	env    []string
+	log    *slog.Logger
+	st     store.Store
+	auth   *auth.Service
+	engine *state.Engine
+	mon    *monitor
+	hub    *api.Hub
+	api    *api.Server
+	sync   *syncer
+	ln     net.Listener
+	reload chan struct{}
+	// Notice receives one-off messages for the operator at the terminal
+	// (the generated admin password), never the log.
+	notice io.Writer
+}
+
+// New opens storage and builds every part. env is the environment the
+// configuration was loaded with, kept to reload it.
+func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger, notice io.Writer) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	opts := store.Options{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN}
+	if opts.Driver == "sqlite" && opts.DSN == "" {
+		opts.DSN = filepath.Join(cfg.DataDir, "vigie.db")
+	}
+	st, err := store.Open(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	a := &App{cfg: cfg, env: env, log: log, st: st, notice: notice, reload: make(chan struct{}, 1)}
+	a.auth = auth.NewService(st, auth.Options{SessionTTL: cfg.HTTP.SessionTTL.D()})
+	generated, err := a.auth.EnsureAdmin(ctx, cfg.AdminPassword)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if generated != "" {
+		fmt.Fprintf(notice, "\n  vigie: created user \"admin\" with password %s\n  (shown once; set VIGIE_ADMIN_PASSWORD to choose it)\n\n", generated)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.hub = api.NewHub(reg)
+	a.engine = state.NewEngine(state.EngineOptions{
+		Concurrency: cfg.Scheduler.Concurrency,
+		Writer:      writerFunc(st.ApplyStatus),
+		Publish:     a.hub.Status,
+		Logger:      log,
+		Metrics:     state.NewMetrics(reg),
+	})
+	a.mon = &monitor{Engine: a.engine, sched: cfg.Scheduler}
+	a.sync = &syncer{st: st, mon: a.mon, sched: cfg.Scheduler, hub: a.hub}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vigie_scheduled_checks", Help: "Hosts and services scheduled.",
+	}, func() float64 { return float64(a.engine.Jobs()) }))
+
+	if err := a.restore(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	inv, err := cfg.LoadInventory()
+	if err == nil {
+		err = ValidateInventory(inv, cfg.Scheduler)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if _, err := a.sync.sync(ctx, inv); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("provisioning the inventory: %w", err)
+	}
+
+	a.api = api.New(api.Options{
+		Store: st, Auth: a.auth, Monitor: a.mon, Hub: a.hub, Console: web.Handler(),
+		Gatherer: reg, Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		PublicMetrics: cfg.HTTP.PublicMetrics, SecureCookies: cfg.HTTP.TLSCert != "",
+		Version: Version,
+		Defaults: api.Defaults{
+			Interval: cfg.Scheduler.Interval.D(), RetryInterval: cfg.Scheduler.RetryInterval.D(),
+			MaxAttempts: cfg.Scheduler.MaxAttempts, Timeout: cfg.Scheduler.Timeout.D(),
+			PluginDirs: cfg.Scheduler.PluginDirs,
+		},
+	})
+	return a, nil
+}
+
+type writerFunc func(context.Context, []state.Update) error
+
+func (f writerFunc) WriteStatus(ctx context.Context, b []state.Update) error { return f(ctx, b) }
+
+// restore loads stored statuses and schedules every stored host and
+// service, so that a restart resumes where the last run stopped.
+func (a *App) restore(ctx context.Context) error {
+	for _, kind := range []string{state.KindHost, state.KindService} {
+		sts, err := a.st.LoadStatus(ctx, kind)
+		if err != nil {
+			return fmt.Errorf("loading states: %w", err)
+		}
+		a.engine.Load(sts)
+	}
+	hosts, err := listAllHosts(ctx, a.st, store.HostFilter{})
+	if err != nil {
+		return fmt.Errorf("loading hosts: %w", err)
+	}
+	byID := make(map[int64]int, len(hosts))
+	for i, h := range hosts {
+		byID[h.ID] = i
+		a.mon.HostChanged(h, false)
+	}
+	svcs, err := listAllServices(ctx, a.st, store.ServiceFilter{})
+	if err != nil {
+		return fmt.Errorf("loading services: %w", err)
+	}
+	for _, s := range svcs {
+		if i, ok := byID[s.HostID]; ok {
+			if err := a.mon.ServiceChanged(s, hosts[i], false); err != nil {
+				a.log.Warn("service check does not build", "host", hosts[i].Name, "service", s.Name, "err", err)
+			}
+		}
+	}
+	a.log.Info("inventory loaded", "hosts", len(hosts), "services", len(svcs))
+	return nil
+}
+
+// Listen binds the HTTP listener (separately from Run so that callers know
+// the address before serving, and a busy port fails the start).
+func (a *App) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s (http.listen / VIGIE_HTTP_LISTEN): %w", a.cfg.HTTP.Listen, err)
+	}
+	a.ln = ln
+	return ln.Addr(), nil
+}
+
+// Handler is the HTTP handler (for tests).
+func (a *App) Handler() http.Handler { return a.api }
+
+// Run serves until ctx is done, then stops everything in reverse order.
+func (a *App) Run(ctx context.Context) error {
+	if a.ln == nil {
+		if _, err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{
+		Handler:           a.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	engineCtx, stopEngine := context.WithCancel(context.Background())
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- a.engine.Run(engineCtx) }()
+
+	httpDone := make(chan error, 1)
+	go func() {
+		var err error
+		if a.cfg.HTTP.TLSCert != "" {
+			err = srv.ServeTLS(a.ln, a.cfg.HTTP.TLSCert, a.cfg.HTTP.TLSKey)
+		} else {
+			err = srv.Serve(a.ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		httpDone <- err
+	}()
+	a.log.Info("vigie started", "version", Version, "listen", a.ln.Addr().String(), "storage", a.cfg.Storage.Driver, "data_dir", a.cfg.DataDir)
+
+	go a.watchConfig(ctx)
+	go a.housekeeping(ctx)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-httpDone:
+	}
+	a.log.Info("vigie stopping")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutCtx)
+	stopEngine()
+	<-engineDone
+	if cerr := a.st.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// watchConfig reloads the YAML inventory when its files change: edits
+// reach the scheduler without a restart. A file that no longer validates is
+// reported and the running inventory kept.
+func (a *App) watchConfig(ctx context.Context) {
+	last := a.cfg.Fingerprint()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if fp := a.cfg.Fingerprint(); fp != last {
+				last = fp
+				a.reloadNow(ctx)
+			}
+		case <-a.reload:
+			last = a.cfg.Fingerprint()
+			a.reloadNow(ctx)
+		}
+	}
+}
+
+// Reload asks for the configuration's inventory to be re-read now (on
+// SIGHUP); the reload runs in the watcher, never concurrently.
+func (a *App) Reload() {
+	select {
+	case a.reload <- struct{}{}:
+	default:
+	}
+}
+
+func (a *App) reloadNow(ctx context.Context) {
+	cfg, err := config.Load(a.cfg.Path(), a.env)
+	if err != nil {
+		a.log.Error("configuration not reloaded", "err", err)
+		return
+	}
+	inv, err := cfg.LoadInventory()
+	if err == nil {
+		err = ValidateInventory(inv, a.cfg.Scheduler)
+	}
+	if err != nil {
+		a.log.Error("inventory not reloaded", "err", err)
+		return
+	}
+	// Only the inventory is reloaded live; other settings need a restart.
+	a.cfg.Inventory, a.cfg.InventoryDir = cfg.Inventory, cfg.InventoryDir
+	n, err := a.sync.sync(ctx, inv)
+	if err != nil {
+		a.log.Error("applying the reloaded inventory", "err", err)
+		return
+	}
+	a.log.Info("inventory reloaded", "changes", n)
+}
+
+func (a *App) housekeeping(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.st.DeleteExpiredSessions(ctx, time.Now().UTC()); err != nil {
+				a.log.Warn("deleting expired sessions", "err", err)
+			} else if n > 0 {
+				a.log.Debug("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}

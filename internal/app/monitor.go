@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/vigie-monitoring/vigie/internal/checks"
+	"github.com/vigie-monitoring/vigie/internal/config"
+	"github.com/vigie-monitoring/vigie/internal/inventory"
+	"github.com/vigie-monitoring/vigie/internal/state"
+)
+
+// monitor turns inventory objects into the engine's jobs. It is what the API
+// and the YAML provisioning call after every change, so a change reaches the
+// scheduler at once.
+type monitor struct {
+	*state.Engine
+	sched config.Scheduler
+}
+
+func (m *monitor) options(h inventory.Host, timeout time.Duration) checks.Options {
+	if timeout <= 0 {
+		timeout = m.sched.Timeout.D()
+	}
+	return checks.Options{
+		Address: h.Address, HostName: h.Name, Timeout: timeout,
+		PluginDirs: m.sched.PluginDirs, MaxOutputBytes: m.sched.MaxOutputBytes,
+	}
+}
+
+// hostSpec is the host check: the one given, else ICMP to the address, else
+// none (the host is then assumed UP).
+func hostSpec(h inventory.Host) checks.Spec {
+	switch {
+	case h.Check != nil:
+		return h.Check
+	case h.Address != "":
+		return checks.Spec{"kind": "icmp"}
+	default:
+		return checks.Spec{"kind": "none"}
+	}
+}
+
+// HostChanged schedules (or unschedules) a host's own check.
+func (m *monitor) HostChanged(h inventory.Host, runNow bool) error {
+	if !h.Enabled {
+		m.Remove(state.KindHost, h.ID)
+		return nil
+	}
+	job := state.Job{
+		Kind: state.KindHost, ID: h.ID, HostID: h.ID, Name: h.Name,
+		Interval: h.Interval.D(), RetryInterval: h.RetryInterval.D(), MaxAttempts: h.MaxAttempts,
+		Timeout: m.sched.Timeout.D(),
+	}
+	spec := hostSpec(h)
+	var err error
+	if spec.Kind() == "none" {
+		job.Passive = true
+	} else {
+		job.Checker, err = checks.New(spec, m.options(h, 0))
+		if err != nil {
+			job.Checker = brokenCheck{err}
+		}
+	}
+	m.Upsert(job, runNow)
+	return err
+}
+
+// HostRemoved forgets a host and its services.
+func (m *monitor) HostRemoved(id int64, services []int64) {
+	m.Remove(state.KindHost, id)
+	for _, s := range services {
+		m.Remove(state.KindService, s)
+	}
+}
+
+// ServiceChanged schedules (or unschedules) a service.
+func (m *monitor) ServiceChanged(s inventory.Service, h inventory.Host, runNow bool) error {
+	if !s.Enabled {
+		m.Remove(state.KindService, s.ID)
+		return nil
+	}
+	c, err := checks.New(s.Check, m.options(h, s.Timeout.D()))
+	if err != nil {
+		c = brokenCheck{err}
+	}
+	m.Upsert(state.Job{
+		Kind: state.KindService, ID: s.ID, HostID: h.ID, Name: h.Name + "/" + s.Name,
+		Checker: c, Interval: s.Interval.D(), RetryInterval: s.RetryInterval.D(),
+		MaxAttempts: s.MaxAttempts, Timeout: s.Timeout.D(),
+	}, runNow)
+	return err
+}
+
+// ServiceRemoved forgets a service.
+func (m *monitor) ServiceRemoved(id int64) { m.Remove(state.KindService, id) }
+
+// brokenCheck stands for a check whose definition no longer builds (a plugin
+// directory changed, say): it is UNKNOWN and says why, rather than silently
+// not running.
+type brokenCheck struct{ err error }
+
+func (b brokenCheck) Run(context.Context) checks.Result {
+	return checks.Result{State: checks.Unknown, Output: "invalid check: " + b.err.Error(), Time: time.Now()}
+}

@@ -1,0 +1,357 @@
+// Package auth signs people in: bcrypt-hashed passwords, console sessions
+// (a cookie holding a random secret whose hash alone is stored), personal
+// API tokens (bearer secrets, also stored hashed) and HTTP Basic for scripts.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Store is what auth keeps in the database. It is a subset of the
+// relational store, named here where it is used.
+type Store interface {
+	CreateUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, id int64) (User, error)
+	GetUserByLogin(ctx context.Context, login string) (User, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	GetSessionByHash(ctx context.Context, hash string) (Session, error)
+	TouchSession(ctx context.Context, id int64, lastSeen, expiresAt time.Time) error
+	DeleteSession(ctx context.Context, id int64) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+
+	CreateToken(ctx context.Context, t *Token) error
+	GetTokenByHash(ctx context.Context, hash string) (Token, error)
+	TouchToken(ctx context.Context, id int64, used time.Time) error
+}
+
+// Errors callers map to HTTP answers.
+var (
+	ErrInvalidCredentials = errors.New("invalid login or password")
+	ErrUnauthenticated    = errors.New("authentication required")
+)
+
+// CookieName is the console session cookie.
+const CookieName = "vigie_session"
+
+// TokenPrefix starts every API token, so that a leaked one is recognisable
+// by secret scanners.
+const TokenPrefix = "vig_"
+
+// Principal is who a request acts as.
+type Principal struct {
+	User User
+	// Via is "session", "token" or "basic".
+	Via       string
+	SessionID int64
+	TokenID   int64
+	CSRFToken string
+}
+
+// CanWrite reports whether the principal may change things.
+func (p Principal) CanWrite() bool { return p.User.Role == RoleAdmin }
+
+// Options configure a Service.
+type Options struct {
+	SessionTTL time.Duration
+	// BcryptCost defaults to bcrypt.DefaultCost.
+	BcryptCost int
+	Now        func() time.Time
+}
+
+// Service signs users in and recognises them on later requests.
+type Service struct {
+	st   Store
+	opts Options
+
+	mu    sync.Mutex
+	basic map[[32]byte]basicEntry // verified Basic credentials, briefly
+}
+
+type basicEntry struct {
+	userID  int64
+	expires time.Time
+}
+
+// dummyHash is compared against when a login does not exist, so that the
+// answer takes as long as for a wrong password and does not reveal which
+// logins exist.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("vigie-dummy-password"), bcrypt.DefaultCost)
+
+// NewService returns a Service.
+func NewService(st Store, opts Options) *Service {
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = bcrypt.DefaultCost
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{st: st, opts: opts, basic: map[[32]byte]basicEntry{}}
+}
+
+// HashPassword hashes a password with bcrypt.
+func (s *Service) HashPassword(pw string) (string, error) {
+	if err := ValidPassword(pw); err != nil {
+		return "", err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), s.opts.BcryptCost)
+	if err != nil {
+		return "", fmt.Errorf("hashing the password: %w", err)
+	}
+	return string(h), nil
+}
+
+// ValidPassword enforces the minimum: 8 characters, at most 72 bytes
+// (bcrypt ignores the rest).
+func ValidPassword(pw string) error {
+	if len(pw) < 8 {
+		return errors.New("password must be at least 8 characters")
+	}
+	if len(pw) > 72 {
+		return errors.New("password must be at most 72 bytes")
+	}
+	return nil
+}
+
+// EnsureAdmin creates or resets the admin user. With a password, the admin
+// gets it (created if missing). Without one, an admin is created with a
+// random password only when none exists yet; that password is returned so
+// that the caller can print it once.
+func (s *Service) EnsureAdmin(ctx context.Context, password string) (generated string, err error) {
+	u, err := s.st.GetUserByLogin(ctx, "admin")
+	exists := err == nil
+	if err != nil && !isNotFound(err) {
+		return "", fmt.Errorf("looking up the admin user: %w", err)
+	}
+	if password == "" {
+		if exists {
+			return "", nil
+		}
+		password = RandomSecret(12)
+		generated = password
+	}
+	hash, err := s.HashPassword(password)
+	if err != nil {
+		return "", fmt.Errorf("VIGIE_ADMIN_PASSWORD: %w", err)
+	}
+	if exists {
+		u.PasswordHash, u.Role, u.Disabled = hash, RoleAdmin, false
+		return generated, s.st.UpdateUser(ctx, &u)
+	}
+	u = User{Login: "admin", PasswordHash: hash, Role: RoleAdmin}
+	return generated, s.st.CreateUser(ctx, &u)
+}
+
+// isNotFound recognises the store's not-found error without importing the
+// store (which imports this package).
+func isNotFound(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "not found")
+}
+
+// checkPassword verifies a login and password.
+func (s *Service) checkPassword(ctx context.Context, login, password string) (User, error) {
+	u, err := s.st.GetUserByLogin(ctx, login)
+	if err != nil {
+		if !isNotFound(err) {
+			return User{}, err
+		}
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return User{}, ErrInvalidCredentials
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.Disabled {
+		return User{}, ErrInvalidCredentials
+	}
+	return u, nil
+}
+
+// Login checks credentials and opens a console session. The returned secret
+// goes into the cookie; only its hash is stored.
+func (s *Service) Login(ctx context.Context, login, password, remote, userAgent string) (Principal, string, error) {
+	u, err := s.checkPassword(ctx, login, password)
+	if err != nil {
+		return Principal{}, "", err
+	}
+	now := s.opts.Now().UTC()
+	secret := RandomSecret(32)
+	sess := Session{
+		UserID: u.ID, TokenHash: HashSecret(secret), CSRFToken: RandomSecret(24),
+		RemoteAddr: remote, UserAgent: truncate(userAgent, 256),
+		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.opts.SessionTTL),
+	}
+	if err := s.st.CreateSession(ctx, &sess); err != nil {
+		return Principal{}, "", fmt.Errorf("creating the session: %w", err)
+	}
+	return Principal{User: u, Via: "session", SessionID: sess.ID, CSRFToken: sess.CSRFToken}, secret, nil
+}
+
+// Logout ends a session.
+func (s *Service) Logout(ctx context.Context, sessionID int64) error {
+	return s.st.DeleteSession(ctx, sessionID)
+}
+
+// CreateToken makes a personal API token for a user; the secret is returned
+// once and only its hash is kept.
+func (s *Service) CreateToken(ctx context.Context, userID int64, name string, ttl time.Duration) (Token, string, error) {
+	now := s.opts.Now().UTC()
+	secret := TokenPrefix + RandomSecret(32)
+	t := Token{UserID: userID, Name: name, TokenHash: HashSecret(secret), CreatedAt: now}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		t.ExpiresAt = &exp
+	}
+	if err := s.st.CreateToken(ctx, &t); err != nil {
+		return Token{}, "", err
+	}
+	return t, secret, nil
+}
+
+// Authenticate recognises the caller of a request from its session cookie,
+// bearer token or Basic credentials.
+func (s *Service) Authenticate(r *http.Request) (Principal, error) {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, cred, _ := strings.Cut(h, " ")
+		switch strings.ToLower(scheme) {
+		case "bearer":
+			return s.fromToken(ctx, strings.TrimSpace(cred))
+		case "basic":
+			login, pw, ok := r.BasicAuth()
+			if !ok {
+				return Principal{}, ErrUnauthenticated
+			}
+			return s.fromBasic(ctx, login, pw)
+		}
+		return Principal{}, ErrUnauthenticated
+	}
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return Principal{}, ErrUnauthenticated
+	}
+	return s.fromSession(ctx, c.Value)
+}
+
+func (s *Service) fromSession(ctx context.Context, secret string) (Principal, error) {
+	sess, err := s.st.GetSessionByHash(ctx, HashSecret(secret))
+	if err != nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	now := s.opts.Now().UTC()
+	if !now.Before(sess.ExpiresAt) {
+		s.st.DeleteSession(ctx, sess.ID)
+		return Principal{}, ErrUnauthenticated
+	}
+	u, err := s.st.GetUser(ctx, sess.UserID)
+	if err != nil || u.Disabled {
+		return Principal{}, ErrUnauthenticated
+	}
+	// Slide the expiry, but write at most once a minute per session.
+	if now.Sub(sess.LastSeen) > time.Minute {
+		s.st.TouchSession(ctx, sess.ID, now, now.Add(s.opts.SessionTTL))
+	}
+	return Principal{User: u, Via: "session", SessionID: sess.ID, CSRFToken: sess.CSRFToken}, nil
+}
+
+func (s *Service) fromToken(ctx context.Context, secret string) (Principal, error) {
+	if !strings.HasPrefix(secret, TokenPrefix) {
+		return Principal{}, ErrUnauthenticated
+	}
+	t, err := s.st.GetTokenByHash(ctx, HashSecret(secret))
+	if err != nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	now := s.opts.Now().UTC()
+	if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
+		return Principal{}, ErrUnauthenticated
+	}
+	u, err := s.st.GetUser(ctx, t.UserID)
+	if err != nil || u.Disabled {
+		return Principal{}, ErrUnauthenticated
+	}
+	if t.LastUsed == nil || now.Sub(*t.LastUsed) > time.Minute {
+		s.st.TouchToken(ctx, t.ID, now)
+	}
+	return Principal{User: u, Via: "token", TokenID: t.ID}, nil
+}
+
+// fromBasic checks Basic credentials. bcrypt is deliberately slow, so a
+// verified pair is remembered for a minute (by its SHA-256, never in clear)
+// to keep scripts that send Basic on every call fast.
+func (s *Service) fromBasic(ctx context.Context, login, pw string) (Principal, error) {
+	k := sha256.Sum256([]byte(login + "\x00" + pw))
+	now := s.opts.Now()
+	s.mu.Lock()
+	e, ok := s.basic[k]
+	s.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		u, err := s.st.GetUser(ctx, e.userID)
+		if err == nil && !u.Disabled && u.Login == login {
+			return Principal{User: u, Via: "basic"}, nil
+		}
+	}
+	u, err := s.checkPassword(ctx, login, pw)
+	if err != nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	s.mu.Lock()
+	if len(s.basic) > 10000 {
+		clear(s.basic)
+	}
+	s.basic[k] = basicEntry{userID: u.ID, expires: now.Add(time.Minute)}
+	s.mu.Unlock()
+	return Principal{User: u, Via: "basic"}, nil
+}
+
+// ForgetBasic drops remembered Basic credentials (after a password change).
+func (s *Service) ForgetBasic() {
+	s.mu.Lock()
+	clear(s.basic)
+	s.mu.Unlock()
+}
+
+// CheckCSRF verifies the CSRF header of a cookie-authenticated write.
+func CheckCSRF(p Principal, header string) bool {
+	if p.Via != "session" {
+		return true // bearer and Basic credentials are not sent by browsers on their own
+	}
+	return header != "" && subtle.ConstantTimeCompare([]byte(header), []byte(p.CSRFToken)) == 1
+}
+
+// RandomSecret returns n random bytes, base64url-encoded.
+func RandomSecret(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// HashSecret is how session and token secrets are stored: they are long and
+// random, so a fast hash is enough.
+func HashSecret(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,656 @@
+// Package config loads vigie's YAML configuration, applies VIGIE_*
+// environment overrides and defaults, and validates it with errors that name
+// the key and the line.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigie-monitoring/vigie/internal/checks"
+	"github.com/vigie-monitoring/vigie/internal/inventory"
+)
+
+// Duration is a YAML duration ("30s", "5m").
+type Duration = inventory.Duration
+
+// Config is the whole configuration file.
+type Config struct {
+	// DataDir holds the embedded database and everything vigie writes.
+	DataDir string `yaml:"data_dir"`
+	// AdminPassword, when set, creates or resets the admin user at start.
+	AdminPassword string    `yaml:"admin_password"`
+	HTTP          HTTP      `yaml:"http"`
+	Storage       Storage   `yaml:"storage"`
+	Scheduler     Scheduler `yaml:"scheduler"`
+	Log           Log       `yaml:"log"`
+	// InventoryDir is a directory of YAML files, each with hostgroups and
+	// hosts, read beside the inventory section and watched for changes.
+	InventoryDir string    `yaml:"inventory_dir"`
+	Inventory    Inventory `yaml:"inventory"`
+
+	// path is the file the configuration came from, lines the line of
+	// every key path in it, for error messages.
+	path  string
+	lines map[string]int
+}
+
+// HTTP configures the API and console listener.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+	// PublicMetrics serves /metrics without authentication (the default,
+	// so that Prometheus can scrape vigie).
+	PublicMetrics bool `yaml:"public_metrics"`
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// SessionTTL is how long an idle console session lives.
+	SessionTTL Duration `yaml:"session_ttl"`
+	// TLSCert and TLSKey serve HTTPS when both are set.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+}
+
+// Storage selects the relational database.
+type Storage struct {
+	Driver string `yaml:"driver"`
+	DSN    string `yaml:"dsn"`
+}
+
+// Scheduler configures how checks run.
+type Scheduler struct {
+	Concurrency    int      `yaml:"concurrency"`
+	PluginDirs     []string `yaml:"plugin_dirs"`
+	MaxOutputBytes int      `yaml:"max_output_bytes"`
+	// Defaults for services and hosts that do not say.
+	Interval      Duration `yaml:"interval"`
+	RetryInterval Duration `yaml:"retry_interval"`
+	MaxAttempts   int      `yaml:"max_attempts"`
+	Timeout       Duration `yaml:"timeout"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Inventory is hosts and groups provisioned from YAML.
+type Inventory struct {
+	HostGroups []HostGroup `yaml:"hostgroups"`
+	Hosts      []Host      `yaml:"hosts"`
+}
+
+// HostGroup as written in YAML.
+type HostGroup struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+}
+
+// Host as written in YAML, with its services.
+type Host struct {
+	Name          string            `yaml:"name"`
+	Address       string            `yaml:"address"`
+	Groups        []string          `yaml:"groups"`
+	Tags          map[string]string `yaml:"tags"`
+	Domain        string            `yaml:"domain"`
+	Location      string            `yaml:"location"`
+	Notes         string            `yaml:"notes"`
+	Check         checks.Spec       `yaml:"check"`
+	Interval      Duration          `yaml:"interval"`
+	RetryInterval Duration          `yaml:"retry_interval"`
+	MaxAttempts   int               `yaml:"max_attempts"`
+	Enabled       *bool             `yaml:"enabled"`
+	Services      []Service         `yaml:"services"`
+	// Where is "file:line" of the host, for messages.
+	Where string `yaml:"-"`
+}
+
+// Service as written in YAML.
+type Service struct {
+	Name          string      `yaml:"name"`
+	Check         checks.Spec `yaml:"check"`
+	Interval      Duration    `yaml:"interval"`
+	RetryInterval Duration    `yaml:"retry_interval"`
+	MaxAttempts   int         `yaml:"max_attempts"`
+	Timeout       Duration    `yaml:"timeout"`
+	Enabled       *bool       `yaml:"enabled"`
+	Where         string      `yaml:"-"`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() *Config {
+	return &Config{
+		DataDir: "./data",
+		HTTP: HTTP{
+			Listen:        "127.0.0.1:8080",
+			PublicMetrics: true,
+			MaxBodyBytes:  1 << 20,
+			SessionTTL:    Duration(12 * time.Hour),
+		},
+		Storage: Storage{Driver: "sqlite"},
+		Scheduler: Scheduler{
+			Concurrency:    256,
+			PluginDirs:     []string{"/usr/lib/nagios/plugins", "/usr/lib/monitoring-plugins"},
+			MaxOutputBytes: 64 << 10,
+			Interval:       Duration(time.Minute),
+			RetryInterval:  Duration(20 * time.Second),
+			MaxAttempts:    3,
+			Timeout:        Duration(10 * time.Second),
+		},
+		Log:   Log{Level: "info", Format: "text"},
+		lines: map[string]int{},
+	}
+}
+
+// Error is a configuration error located at a key.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if loc == "" {
+		loc = "configuration"
+	}
+	if e.Key == "" {
+		return fmt.Sprintf("%s: %s", loc, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, e.Key, e.Msg)
+}
+
+// Load reads the file at path (defaults only when path is empty), applies
+// environment overrides from env (os.Environ form) and validates the
+// result. Checks are validated by validateCheck when it is not nil.
+func Load(path string, env []string) (*Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading the configuration: %w", err)
+		}
+		if err := decode(b, path, cfg, cfg.lines); err != nil {
+			return nil, err
+		}
+		cfg.path = path
+	}
+	if err := applyEnv(cfg, env); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Path is the file the configuration came from.
+func (c *Config) Path() string { return c.path }
+
+// decode parses YAML into out, refusing unknown keys, and records the line
+// of every key path.
+func decode(b []byte, file string, out any, lines map[string]int) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return &Error{File: file, Line: yamlErrLine(err), Msg: stripLine(strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	if len(root.Content) == 0 {
+		return nil // empty file: defaults
+	}
+	doc := root.Content[0]
+	if err := checkKeys(doc, reflect.TypeOf(out).Elem(), "", file, lines); err != nil {
+		return err
+	}
+	if err := doc.Decode(out); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			return &Error{File: file, Line: yamlErrLine(errors.New(te.Errors[0])), Msg: strings.TrimSpace(stripLine(te.Errors[0]))}
+		}
+		return &Error{File: file, Msg: err.Error()}
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(Duration(0))
+
+// checkKeys walks a mapping node beside the struct type it decodes into,
+// so that a typo is reported with its key path and line instead of being
+// silently ignored.
+func checkKeys(n *yaml.Node, t reflect.Type, path, file string, lines map[string]int) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == durationType {
+		// Checked here because the decoder's error for it has no line.
+		if n.Kind == yaml.ScalarNode {
+			if _, err := inventory.ParseDuration(n.Value); err != nil {
+				return &Error{File: file, Line: n.Line, Key: path, Msg: err.Error()}
+			}
+		}
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+				return nil
+			}
+			return &Error{File: file, Line: n.Line, Key: path, Msg: "must be a mapping of keys"}
+		}
+		fields := map[string]reflect.StructField{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" || !f.IsExported() {
+				continue
+			}
+			fields[tag] = f
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := joinPath(path, k.Value)
+			f, ok := fields[k.Value]
+			if !ok {
+				return &Error{File: file, Line: k.Line, Key: p, Msg: "unknown key" + suggest(k.Value, fields)}
+			}
+			lines[p] = k.Line
+			if err := checkKeys(v, f.Type, p, file, lines); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind == yaml.SequenceNode {
+			for i, item := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				lines[p] = item.Line
+				if err := checkKeys(item, t.Elem(), p, file, lines); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Map:
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				lines[joinPath(path, n.Content[i].Value)] = n.Content[i].Line
+			}
+		}
+	}
+	return nil
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func suggest(key string, fields map[string]reflect.StructField) string {
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if levenshtein(key, n) <= 2 {
+			return fmt.Sprintf(" (did you mean %q?)", n)
+		}
+	}
+	return fmt.Sprintf(" (known: %s)", strings.Join(names, ", "))
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func yamlErrLine(err error) int {
+	s := err.Error()
+	i := strings.Index(s, "line ")
+	if i < 0 {
+		return 0
+	}
+	j := i + 5
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	n, _ := strconv.Atoi(s[i+5 : j])
+	return n
+}
+
+func stripLine(s string) string {
+	if i := strings.Index(s, ": "); strings.HasPrefix(s, "line ") && i > 0 {
+		return s[i+2:]
+	}
+	return s
+}
+
+// applyEnv overrides every scalar key from VIGIE_<PATH> (path parts joined
+// by "_", upper case): http.listen is VIGIE_HTTP_LISTEN. Lists are comma
+// separated. The inventory is not overridable this way.
+func applyEnv(cfg *Config, env []string) error {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "VIGIE_") {
+			vars[k] = v
+		}
+	}
+	if len(vars) == 0 {
+		return nil
+	}
+	return envWalk(reflect.ValueOf(cfg).Elem(), "VIGIE", "", vars)
+}
+
+func envWalk(v reflect.Value, prefix, path string, vars map[string]string) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" || !f.IsExported() || tag == "inventory" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		p := joinPath(path, tag)
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			if err := envWalk(fv, name, p, vars); err != nil {
+				return err
+			}
+			continue
+		}
+		s, ok := vars[name]
+		if !ok {
+			continue
+		}
+		if err := setScalar(fv, s); err != nil {
+			return &Error{File: "environment", Key: name, Msg: fmt.Sprintf("%v (overrides %s)", err, p)}
+		}
+	}
+	return nil
+}
+
+func setScalar(v reflect.Value, s string) error {
+	if v.Type() == durationType {
+		d, err := inventory.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("invalid boolean %q", s)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("invalid integer %q", s)
+		}
+		v.SetInt(n)
+	case reflect.Slice:
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		v.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+// errAt builds an error at a key path, with its line when the key came
+// from the file.
+func (c *Config) errAt(key, format string, a ...any) error {
+	return &Error{File: c.path, Line: c.lines[key], Key: key, Msg: fmt.Sprintf(format, a...)}
+}
+
+func (c *Config) validate() error {
+	if c.DataDir == "" {
+		return c.errAt("data_dir", "must not be empty")
+	}
+	if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil || port == "" {
+		return c.errAt("http.listen", "%q is not an address:port", c.HTTP.Listen)
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		return c.errAt("http.max_body_bytes", "must be positive")
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		return c.errAt("http.tls_cert", "tls_cert and tls_key go together")
+	}
+	if c.HTTP.SessionTTL.D() < time.Minute {
+		return c.errAt("http.session_ttl", "must be at least 1m")
+	}
+	switch c.Storage.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Storage.DSN == "" {
+			return c.errAt("storage.dsn", "is required with the postgres driver")
+		}
+	default:
+		return c.errAt("storage.driver", "must be sqlite or postgres, not %q", c.Storage.Driver)
+	}
+	s := c.Scheduler
+	if s.Concurrency < 1 || s.Concurrency > 100000 {
+		return c.errAt("scheduler.concurrency", "must be between 1 and 100000")
+	}
+	if s.MaxOutputBytes < 1024 {
+		return c.errAt("scheduler.max_output_bytes", "must be at least 1024")
+	}
+	if s.Interval.D() < time.Second {
+		return c.errAt("scheduler.interval", "must be at least 1s")
+	}
+	if s.RetryInterval.D() < time.Second {
+		return c.errAt("scheduler.retry_interval", "must be at least 1s")
+	}
+	if s.MaxAttempts < 1 || s.MaxAttempts > 100 {
+		return c.errAt("scheduler.max_attempts", "must be between 1 and 100")
+	}
+	if s.Timeout.D() < 100*time.Millisecond {
+		return c.errAt("scheduler.timeout", "must be at least 100ms")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return c.errAt("log.level", "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return c.errAt("log.format", "must be text or json")
+	}
+	return c.validateInventory(&c.Inventory, "inventory", c.path, c.lines)
+}
+
+// validateInventory checks names and durations; check parameters are
+// validated by the checks package when the inventory is applied.
+func (c *Config) validateInventory(inv *Inventory, prefix, file string, lines map[string]int) error {
+	at := func(key, format string, a ...any) error {
+		return &Error{File: file, Line: lines[key], Key: key, Msg: fmt.Sprintf(format, a...)}
+	}
+	groups := map[string]bool{}
+	for i, g := range inv.HostGroups {
+		p := fmt.Sprintf("%s.hostgroups[%d]", prefix, i)
+		if err := ValidName(g.Name); err != nil {
+			return at(p+".name", "%v", err)
+		}
+		if groups[g.Name] {
+			return at(p+".name", "host group %q is defined twice", g.Name)
+		}
+		groups[g.Name] = true
+	}
+	hosts := map[string]bool{}
+	for i := range inv.Hosts {
+		h := &inv.Hosts[i]
+		p := fmt.Sprintf("%s.hosts[%d]", prefix, i)
+		h.Where = fmt.Sprintf("%s:%d", file, lines[p])
+		if err := ValidName(h.Name); err != nil {
+			return at(p+".name", "%v", err)
+		}
+		if hosts[h.Name] {
+			return at(p+".name", "host %q is defined twice", h.Name)
+		}
+		hosts[h.Name] = true
+		if h.Check != nil && h.Check.Kind() == "" {
+			return at(p+".check.kind", "is required")
+		}
+		if h.MaxAttempts < 0 || h.MaxAttempts > 100 {
+			return at(p+".max_attempts", "must be between 1 and 100")
+		}
+		if d := h.Interval.D(); d != 0 && d < time.Second {
+			return at(p+".interval", "must be at least 1s")
+		}
+		svcs := map[string]bool{}
+		for j := range h.Services {
+			s := &h.Services[j]
+			sp := fmt.Sprintf("%s.services[%d]", p, j)
+			s.Where = fmt.Sprintf("%s:%d", file, lines[sp])
+			if err := ValidName(s.Name); err != nil {
+				return at(sp+".name", "%v", err)
+			}
+			if svcs[s.Name] {
+				return at(sp+".name", "service %q is defined twice on host %q", s.Name, h.Name)
+			}
+			svcs[s.Name] = true
+			if s.Check.Kind() == "" {
+				return at(sp+".check.kind", "is required")
+			}
+			if d := s.Interval.D(); d != 0 && d < time.Second {
+				return at(sp+".interval", "must be at least 1s")
+			}
+			if d := s.RetryInterval.D(); d != 0 && d < time.Second {
+				return at(sp+".retry_interval", "must be at least 1s")
+			}
+			if s.MaxAttempts < 0 || s.MaxAttempts > 100 {
+				return at(sp+".max_attempts", "must be between 1 and 100")
+			}
+		}
+	}
+	return nil
+}
+
+// ValidName checks an object name; see inventory.ValidName.
+var ValidName = inventory.ValidName
+
+// LoadInventory returns the configuration's inventory merged with every
+// *.yaml / *.yml file of InventoryDir, each validated with its own file and
+// line in errors. A host defined in two places is an error.
+func (c *Config) LoadInventory() (Inventory, error) {
+	inv := Inventory{
+		HostGroups: append([]HostGroup(nil), c.Inventory.HostGroups...),
+		Hosts:      append([]Host(nil), c.Inventory.Hosts...),
+	}
+	if c.InventoryDir == "" {
+		return inv, nil
+	}
+	files, err := inventoryFiles(c.InventoryDir)
+	if err != nil {
+		return inv, err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return inv, fmt.Errorf("reading %s: %w", f, err)
+		}
+		var part Inventory
+		lines := map[string]int{}
+		if err := decode(b, f, &part, lines); err != nil {
+			return inv, err
+		}
+		if err := c.validateInventory(&part, "", f, lines); err != nil {
+			return inv, err
+		}
+		inv.HostGroups = append(inv.HostGroups, part.HostGroups...)
+		inv.Hosts = append(inv.Hosts, part.Hosts...)
+	}
+	seen := map[string]string{}
+	for _, h := range inv.Hosts {
+		if prev, ok := seen[h.Name]; ok {
+			return inv, fmt.Errorf("%s: host %q is already defined at %s", h.Where, h.Name, prev)
+		}
+		seen[h.Name] = h.Where
+	}
+	gseen := map[string]bool{}
+	for _, g := range inv.HostGroups {
+		if gseen[g.Name] {
+			return inv, fmt.Errorf("host group %q is defined twice", g.Name)
+		}
+		gseen[g.Name] = true
+	}
+	return inv, nil
+}
+
+func inventoryFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading inventory_dir: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// Fingerprint summarises the files behind the inventory (the config file
+// and inventory_dir's files, with sizes and modification times), so a
+// watcher can tell when to reload.
+func (c *Config) Fingerprint() string {
+	var b strings.Builder
+	add := func(p string) {
+		if st, err := os.Stat(p); err == nil {
+			fmt.Fprintf(&b, "%s:%d:%d;", p, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	if c.path != "" {
+		add(c.path)
+	}
+	if c.InventoryDir != "" {
+		files, _ := inventoryFiles(c.InventoryDir)
+		for _, f := range files {
+			add(f)
+		}
+	}
+	return b.String()
+}
