@@ -26,19 +26,8 @@ func (s *Server) hostGroupView(ctx context.Context, g inventory.HostGroup) (host
 }
 
 func (s *Server) countMembers(ctx context.Context, name string) (int, error) {
-	n := 0
-	var after int64
-	for {
-		hosts, err := s.st.ListHosts(ctx, store.HostFilter{Group: name, Page: store.Page{Limit: 1000, After: after}})
-		if err != nil {
-			return 0, err
-		}
-		n += len(hosts)
-		if len(hosts) < 1000 {
-			return n, nil
-		}
-		after = hosts[len(hosts)-1].ID
-	}
+	hosts, err := store.AllHosts(ctx, s.st, store.HostFilter{Group: name})
+	return len(hosts), err
 }
 
 func (s *Server) lookupHostGroup(ctx context.Context, ref string) (inventory.HostGroup, error) {

@@ -307,7 +307,7 @@ func (s *Server) updateHost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resyncServices(ctx context.Context, h inventory.Host) {
-	svcs, err := s.allServices(ctx, h.ID)
+	svcs, err := store.AllServices(ctx, s.st, store.ServiceFilter{HostID: h.ID})
 	if err != nil {
 		s.log.Error("listing services to reschedule", "host", h.Name, "err", err)
 		return
@@ -317,22 +317,6 @@ func (s *Server) resyncServices(ctx context.Context, h inventory.Host) {
 		if err := s.mon.ServiceChanged(svc, h, false); err != nil {
 			s.log.Warn("rescheduling a service", "service", svc.Name, "err", err)
 		}
-	}
-}
-
-func (s *Server) allServices(ctx context.Context, hostID int64) ([]inventory.Service, error) {
-	var all []inventory.Service
-	var after int64
-	for {
-		page, err := s.st.ListServices(ctx, store.ServiceFilter{HostID: hostID, Page: store.Page{Limit: 1000, After: after}})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) < 1000 {
-			return all, nil
-		}
-		after = page[len(page)-1].ID
 	}
 }
 
@@ -347,7 +331,7 @@ func (s *Server) deleteHost(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, errManagedByConfig)
 		return
 	}
-	svcs, err := s.allServices(ctx, h.ID)
+	svcs, err := store.AllServices(ctx, s.st, store.ServiceFilter{HostID: h.ID})
 	if err != nil {
 		s.writeErr(w, err)
 		return

@@ -133,7 +133,7 @@ func (a *App) restore(ctx context.Context) error {
 		}
 		a.engine.Load(sts)
 	}
-	hosts, err := listAllHosts(ctx, a.st, store.HostFilter{})
+	hosts, err := store.AllHosts(ctx, a.st, store.HostFilter{})
 	if err != nil {
 		return fmt.Errorf("loading hosts: %w", err)
 	}
@@ -142,7 +142,7 @@ func (a *App) restore(ctx context.Context) error {
 		byID[h.ID] = i
 		a.mon.HostChanged(h, false)
 	}
-	svcs, err := listAllServices(ctx, a.st, store.ServiceFilter{})
+	svcs, err := store.AllServices(ctx, a.st, store.ServiceFilter{})
 	if err != nil {
 		return fmt.Errorf("loading services: %w", err)
 	}

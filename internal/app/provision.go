@@ -94,7 +94,7 @@ func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, e
 	}
 
 	// Remove what the files no longer define.
-	cfgHosts, err := listAllHosts(ctx, y.st, store.HostFilter{Source: inventory.SourceConfig})
+	cfgHosts, err := store.AllHosts(ctx, y.st, store.HostFilter{Source: inventory.SourceConfig})
 	if err != nil {
 		return changed, err
 	}
@@ -102,7 +102,7 @@ func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, e
 		if wantHosts[h.Name] {
 			continue
 		}
-		svcs, err := listAllServices(ctx, y.st, store.ServiceFilter{HostID: h.ID})
+		svcs, err := store.AllServices(ctx, y.st, store.ServiceFilter{HostID: h.ID})
 		if err != nil {
 			return changed, err
 		}
@@ -183,7 +183,7 @@ func (y *syncer) syncHost(ctx context.Context, ch config.Host) (changed int, err
 		y.mon.HostChanged(cur, false)
 	}
 
-	existing, err := listAllServices(ctx, y.st, store.ServiceFilter{HostID: cur.ID})
+	existing, err := store.AllServices(ctx, y.st, store.ServiceFilter{HostID: cur.ID})
 	if err != nil {
 		return changed, err
 	}
@@ -288,36 +288,4 @@ func nonNilMap(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
-}
-
-func listAllHosts(ctx context.Context, st store.Store, f store.HostFilter) ([]inventory.Host, error) {
-	var all []inventory.Host
-	f.Limit = 1000
-	for {
-		page, err := st.ListHosts(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) < f.Limit {
-			return all, nil
-		}
-		f.After = page[len(page)-1].ID
-	}
-}
-
-func listAllServices(ctx context.Context, st store.Store, f store.ServiceFilter) ([]inventory.Service, error) {
-	var all []inventory.Service
-	f.Limit = 1000
-	for {
-		page, err := st.ListServices(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) < f.Limit {
-			return all, nil
-		}
-		f.After = page[len(page)-1].ID
-	}
 }
