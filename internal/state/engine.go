@@ -424,7 +424,12 @@ func (e *Engine) complete(en *entry, job Job, res checks.Result) {
 	}
 	out := Apply(st, value, res, job.MaxAttempts, e.opts.Thresholds)
 	now := e.now()
+	// The job may have been edited while it ran: schedule by its current
+	// definition.
+	job = en.job
 	switch {
+	case job.Passive:
+		// Became passive while running: no longer scheduled.
 	case en.rerun:
 		en.rerun = false
 		en.next = now
@@ -433,8 +438,10 @@ func (e *Engine) complete(en *entry, job Job, res checks.Result) {
 	default:
 		en.next = alignedNext(now, job.Interval, en.offset)
 	}
-	st.NextCheck = en.next
-	e.enqueue(en)
+	if !job.Passive {
+		st.NextCheck = en.next
+		e.enqueue(en)
+	}
 	if checkHost {
 		if hen, ok := e.entries[key{KindHost, job.HostID}]; ok && !hen.running && !hen.job.Passive {
 			if hst, ok := e.status[key{KindHost, job.HostID}]; !ok || now.Sub(hst.LastCheck) > job.RetryInterval {
