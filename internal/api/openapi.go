@@ -246,16 +246,22 @@ func operationID(rt route) string {
 	return strings.Join(parts, "")
 }
 
-var openapiOnce = sync.OnceValue(func() []byte {
-	b, err := json.MarshalIndent(buildOpenAPI(), "", "  ")
-	if err != nil {
-		panic(err)
-	}
-	return append(b, '\n')
-})
+var (
+	openapiOnce sync.Once
+	openapiDoc  []byte
+)
 
 // OpenAPI returns the API's OpenAPI 3 document.
-func OpenAPI() []byte { return openapiOnce() }
+func OpenAPI() []byte {
+	openapiOnce.Do(func() {
+		b, err := json.MarshalIndent(buildOpenAPI(), "", "  ")
+		if err != nil {
+			panic(err)
+		}
+		openapiDoc = append(b, '\n')
+	})
+	return openapiDoc
+}
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

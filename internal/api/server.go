@@ -86,49 +86,55 @@ type route struct {
 	summary, in, out string
 }
 
-var routes = []route{
-	{method: "POST", pattern: "/api/v1/login", handler: (*Server).login, public: true, summary: "Sign in to the console; sets the session cookie", in: "Login", out: "Me"},
-	{method: "POST", pattern: "/api/v1/logout", handler: (*Server).logout, summary: "End this console session"},
-	{method: "GET", pattern: "/api/v1/me", handler: (*Server).me, summary: "Who is signed in, with the CSRF token", out: "Me"},
-	{method: "GET", pattern: "/api/v1/overview", handler: (*Server).overview, summary: "Counts per state and current problems", out: "Overview"},
+// routes is filled in init: the OpenAPI handler, one of the routes, is
+// built from the table, which would otherwise be an initialisation cycle.
+var routes []route
 
-	{method: "GET", pattern: "/api/v1/hosts", handler: (*Server).listHosts, summary: "List hosts (filters: search, group, domain, state, name)", out: "[]Host"},
-	{method: "POST", pattern: "/api/v1/hosts", handler: (*Server).createHost, write: true, summary: "Create a host", in: "HostInput", out: "Host"},
-	{method: "GET", pattern: "/api/v1/hosts/{id}", handler: (*Server).getHost, summary: "Get a host by id or name", out: "Host"},
-	{method: "PUT", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, write: true, summary: "Update a host (fields given replace the stored ones)", in: "HostInput", out: "Host"},
-	{method: "PATCH", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, write: true, summary: "Update some fields of a host", in: "HostInput", out: "Host"},
-	{method: "DELETE", pattern: "/api/v1/hosts/{id}", handler: (*Server).deleteHost, write: true, summary: "Delete a host and its services"},
-	{method: "GET", pattern: "/api/v1/hosts/{id}/services", handler: (*Server).hostServices, summary: "List a host's services", out: "[]Service"},
-	{method: "GET", pattern: "/api/v1/hosts/{id}/history", handler: (*Server).hostHistory, summary: "A host's state periods, newest first (from, to, limit)", out: "[]StateChange"},
-	{method: "POST", pattern: "/api/v1/hosts/{id}/check", handler: (*Server).checkHostNow, write: true, summary: "Check a host now"},
+func init() {
+	routes = []route{
+		{method: "POST", pattern: "/api/v1/login", handler: (*Server).login, public: true, summary: "Sign in to the console; sets the session cookie", in: "Login", out: "Me"},
+		{method: "POST", pattern: "/api/v1/logout", handler: (*Server).logout, summary: "End this console session"},
+		{method: "GET", pattern: "/api/v1/me", handler: (*Server).me, summary: "Who is signed in, with the CSRF token", out: "Me"},
+		{method: "GET", pattern: "/api/v1/overview", handler: (*Server).overview, summary: "Counts per state and current problems", out: "Overview"},
 
-	{method: "GET", pattern: "/api/v1/hostgroups", handler: (*Server).listHostGroups, summary: "List host groups", out: "[]HostGroup"},
-	{method: "POST", pattern: "/api/v1/hostgroups", handler: (*Server).createHostGroup, write: true, summary: "Create a host group", in: "HostGroupInput", out: "HostGroup"},
-	{method: "GET", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).getHostGroup, summary: "Get a host group by id or name", out: "HostGroup"},
-	{method: "PUT", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, write: true, summary: "Update a host group", in: "HostGroupInput", out: "HostGroup"},
-	{method: "PATCH", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, write: true, summary: "Update a host group", in: "HostGroupInput", out: "HostGroup"},
-	{method: "DELETE", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).deleteHostGroup, write: true, summary: "Delete an empty host group"},
+		{method: "GET", pattern: "/api/v1/hosts", handler: (*Server).listHosts, summary: "List hosts (filters: search, group, domain, state, name)", out: "[]Host"},
+		{method: "POST", pattern: "/api/v1/hosts", handler: (*Server).createHost, write: true, summary: "Create a host", in: "HostInput", out: "Host"},
+		{method: "GET", pattern: "/api/v1/hosts/{id}", handler: (*Server).getHost, summary: "Get a host by id or name", out: "Host"},
+		{method: "PUT", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, write: true, summary: "Update a host (fields given replace the stored ones)", in: "HostInput", out: "Host"},
+		{method: "PATCH", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, write: true, summary: "Update some fields of a host", in: "HostInput", out: "Host"},
+		{method: "DELETE", pattern: "/api/v1/hosts/{id}", handler: (*Server).deleteHost, write: true, summary: "Delete a host and its services"},
+		{method: "GET", pattern: "/api/v1/hosts/{id}/services", handler: (*Server).hostServices, summary: "List a host's services", out: "[]Service"},
+		{method: "GET", pattern: "/api/v1/hosts/{id}/history", handler: (*Server).hostHistory, summary: "A host's state periods, newest first (from, to, limit)", out: "[]StateChange"},
+		{method: "POST", pattern: "/api/v1/hosts/{id}/check", handler: (*Server).checkHostNow, write: true, summary: "Check a host now"},
 
-	{method: "GET", pattern: "/api/v1/services", handler: (*Server).listServices, summary: "List services (filters: host, kind, state, name)", out: "[]Service"},
-	{method: "POST", pattern: "/api/v1/services", handler: (*Server).createService, write: true, summary: "Create a service on a host", in: "ServiceInput", out: "Service"},
-	{method: "GET", pattern: "/api/v1/services/{id}", handler: (*Server).getService, summary: "Get a service with its state", out: "Service"},
-	{method: "PUT", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, write: true, summary: "Update a service", in: "ServiceInput", out: "Service"},
-	{method: "PATCH", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, write: true, summary: "Update some fields of a service", in: "ServiceInput", out: "Service"},
-	{method: "DELETE", pattern: "/api/v1/services/{id}", handler: (*Server).deleteService, write: true, summary: "Delete a service"},
-	{method: "GET", pattern: "/api/v1/services/{id}/history", handler: (*Server).serviceHistory, summary: "A service's state periods, newest first (from, to, limit)", out: "[]StateChange"},
-	{method: "POST", pattern: "/api/v1/services/{id}/check", handler: (*Server).checkServiceNow, write: true, summary: "Check a service now"},
+		{method: "GET", pattern: "/api/v1/hostgroups", handler: (*Server).listHostGroups, summary: "List host groups", out: "[]HostGroup"},
+		{method: "POST", pattern: "/api/v1/hostgroups", handler: (*Server).createHostGroup, write: true, summary: "Create a host group", in: "HostGroupInput", out: "HostGroup"},
+		{method: "GET", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).getHostGroup, summary: "Get a host group by id or name", out: "HostGroup"},
+		{method: "PUT", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, write: true, summary: "Update a host group", in: "HostGroupInput", out: "HostGroup"},
+		{method: "PATCH", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, write: true, summary: "Update a host group", in: "HostGroupInput", out: "HostGroup"},
+		{method: "DELETE", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).deleteHostGroup, write: true, summary: "Delete an empty host group"},
 
-	{method: "GET", pattern: "/api/v1/stream", handler: (*Server).stream, summary: "Live events (server-sent events: status, inventory)"},
+		{method: "GET", pattern: "/api/v1/services", handler: (*Server).listServices, summary: "List services (filters: host, kind, state, name)", out: "[]Service"},
+		{method: "POST", pattern: "/api/v1/services", handler: (*Server).createService, write: true, summary: "Create a service on a host", in: "ServiceInput", out: "Service"},
+		{method: "GET", pattern: "/api/v1/services/{id}", handler: (*Server).getService, summary: "Get a service with its state", out: "Service"},
+		{method: "PUT", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, write: true, summary: "Update a service", in: "ServiceInput", out: "Service"},
+		{method: "PATCH", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, write: true, summary: "Update some fields of a service", in: "ServiceInput", out: "Service"},
+		{method: "DELETE", pattern: "/api/v1/services/{id}", handler: (*Server).deleteService, write: true, summary: "Delete a service"},
+		{method: "GET", pattern: "/api/v1/services/{id}/history", handler: (*Server).serviceHistory, summary: "A service's state periods, newest first (from, to, limit)", out: "[]StateChange"},
+		{method: "POST", pattern: "/api/v1/services/{id}/check", handler: (*Server).checkServiceNow, write: true, summary: "Check a service now"},
 
-	{method: "GET", pattern: "/api/v1/users", handler: (*Server).listUsers, write: true, summary: "List users (admin)", out: "[]User"},
-	{method: "POST", pattern: "/api/v1/users", handler: (*Server).createUser, write: true, summary: "Create a user (admin)", in: "UserInput", out: "User"},
-	{method: "GET", pattern: "/api/v1/tokens", handler: (*Server).listTokens, summary: "List your API tokens", out: "[]Token"},
-	{method: "POST", pattern: "/api/v1/tokens", handler: (*Server).createToken, summary: "Create an API token; the secret is shown once", in: "TokenInput", out: "Token"},
-	{method: "DELETE", pattern: "/api/v1/tokens/{id}", handler: (*Server).deleteToken, summary: "Revoke one of your API tokens"},
-	{method: "GET", pattern: "/api/v1/sessions", handler: (*Server).listSessions, summary: "List your console sessions", out: "[]Session"},
-	{method: "DELETE", pattern: "/api/v1/sessions/{id}", handler: (*Server).deleteSession, summary: "End one of your sessions"},
+		{method: "GET", pattern: "/api/v1/stream", handler: (*Server).stream, summary: "Live events (server-sent events: status, inventory)"},
 
-	{method: "GET", pattern: "/api/v1/openapi.json", handler: (*Server).openapi, public: true, summary: "This document"},
+		{method: "GET", pattern: "/api/v1/users", handler: (*Server).listUsers, write: true, summary: "List users (admin)", out: "[]User"},
+		{method: "POST", pattern: "/api/v1/users", handler: (*Server).createUser, write: true, summary: "Create a user (admin)", in: "UserInput", out: "User"},
+		{method: "GET", pattern: "/api/v1/tokens", handler: (*Server).listTokens, summary: "List your API tokens", out: "[]Token"},
+		{method: "POST", pattern: "/api/v1/tokens", handler: (*Server).createToken, summary: "Create an API token; the secret is shown once", in: "TokenInput", out: "Token"},
+		{method: "DELETE", pattern: "/api/v1/tokens/{id}", handler: (*Server).deleteToken, summary: "Revoke one of your API tokens"},
+		{method: "GET", pattern: "/api/v1/sessions", handler: (*Server).listSessions, summary: "List your console sessions", out: "[]Session"},
+		{method: "DELETE", pattern: "/api/v1/sessions/{id}", handler: (*Server).deleteSession, summary: "End one of your sessions"},
+
+		{method: "GET", pattern: "/api/v1/openapi.json", handler: (*Server).openapi, public: true, summary: "This document"},
+	}
 }
 
 // New builds the server and its routes.

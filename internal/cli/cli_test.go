@@ -98,13 +98,13 @@ func TestVersionAndUsage(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
-	os.WriteFile(good, []byte("inventory:\n  hosts:\n    - name: a\n      services:\n        - name: s\n          check: {kind: tcp, port: 22}\n"), 0o644)
+	os.WriteFile(good, []byte("inventory:\n  hosts:\n    - name: a\n      address: 127.0.0.1\n      services:\n        - name: s\n          check: {kind: tcp, port: 22}\n"), 0o644)
 	if code, out, errOut := runMain("config", "validate", "--config", good); code != 0 || !strings.Contains(out, "valid (0 host groups, 1 hosts, 1 services)") {
 		t.Fatalf("valid file: %d %q %q", code, out, errOut)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("inventory:\n  hosts:\n    - name: a\n      services:\n        - name: s\n          check: {kind: tcp, port: 0}\n"), 0o644)
-	if code, _, errOut := runMain("config", "validate", "--config", bad); code != 1 || !strings.Contains(errOut, "bad.yaml:5") || !strings.Contains(errOut, "check.port") {
+	os.WriteFile(bad, []byte("inventory:\n  hosts:\n    - name: a\n      address: 127.0.0.1\n      services:\n        - name: s\n          check: {kind: tcp, port: 0}\n"), 0o644)
+	if code, _, errOut := runMain("config", "validate", "--config", bad); code != 1 || !strings.Contains(errOut, "bad.yaml:6") || !strings.Contains(errOut, "check.port") {
 		t.Fatalf("bad check: %d %q", code, errOut)
 	}
 	if code, _, _ := runMain("config", "validate", "--config", filepath.Join(dir, "missing.yaml")); code != 1 {
@@ -225,19 +225,25 @@ func TestKill9(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
-	var svcs struct {
-		Items []struct {
-			Name string `json:"name"`
-		} `json:"items"`
-	}
-	get("/api/v1/services?host=crash&limit=1000", &svcs)
 	have := map[string]bool{}
-	for _, s := range svcs.Items {
-		have[s.Name] = true
+	for cursor := ""; ; {
+		var page struct {
+			Items []struct {
+				Name string `json:"name"`
+			} `json:"items"`
+			Next string `json:"next_cursor"`
+		}
+		get("/api/v1/services?host=crash&limit=1000&cursor="+cursor, &page)
+		for _, s := range page.Items {
+			have[s.Name] = true
+		}
+		if cursor = page.Next; cursor == "" {
+			break
+		}
 	}
 	for _, n := range names {
 		if !have[n] {
-			t.Fatalf("service %s was acknowledged before the kill and is gone (%d acknowledged, %d found)", n, len(names), len(svcs.Items))
+			t.Fatalf("service %s was acknowledged before the kill and is gone (%d acknowledged, %d found)", n, len(names), len(have))
 		}
 	}
 	// The SOFT cycle resumes: attempts keep counting from where they were
