@@ -233,9 +233,9 @@ func (s *Server) wrap(rt route) http.Handler {
 		if !rt.public {
 			p, err := s.auth.Authenticate(r)
 			if err != nil {
-				if r.Header.Get("Authorization") == "" {
-					w.Header().Set("WWW-Authenticate", `Basic realm="vigie", charset="UTF-8"`)
-				}
+				// No WWW-Authenticate challenge: browsers would answer it
+				// with their own password dialog on the console's fetches.
+				// Scripts send Basic credentials up front (curl -u).
 				writeError(w, http.StatusUnauthorized, "unauthenticated", "authentication required: sign in, or send a bearer token or Basic credentials")
 				return
 			}

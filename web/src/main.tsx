@@ -1,0 +1,108 @@
+import { render } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import { api, liveConnected, onLive, setCSRF, startLive, stopLive, User } from './api'
+import { HostPage, HostsPage, LoginPage, OverviewPage, ServicePage, ServicesPage } from './pages'
+import { Link, navigate, usePath } from './ui'
+import './style.css'
+
+function LiveDot() {
+  const [on, setOn] = useState(liveConnected())
+  useEffect(() => {
+    const t = setInterval(() => setOn(liveConnected()), 2000)
+    const off = onLive(() => setOn(true))
+    return () => {
+      clearInterval(t)
+      off()
+    }
+  }, [])
+  return (
+    <span class={`live ${on ? 'on' : 'off'}`} title={on ? 'Live updates connected' : 'Live updates reconnecting; refreshing every 15 s'}>
+      {on ? 'live' : 'polling'}
+    </span>
+  )
+}
+
+function App() {
+  const path = usePath()
+  const [user, setUser] = useState<User | null | undefined>(undefined)
+
+  useEffect(() => {
+    api<{ user: User; csrf_token: string }>('GET', '/me').then(
+      (me) => {
+        setCSRF(me.csrf_token)
+        setUser(me.user)
+      },
+      () => setUser(null),
+    )
+    const out = () => {
+      stopLive()
+      setUser(null)
+    }
+    window.addEventListener('vigie:unauthenticated', out)
+    return () => window.removeEventListener('vigie:unauthenticated', out)
+  }, [])
+
+  useEffect(() => {
+    if (user) startLive()
+  }, [user])
+
+  if (user === undefined) return <div class="loading">Loading…</div>
+  if (user === null) {
+    return (
+      <LoginPage
+        onLogin={(u, csrf) => {
+          setCSRF(csrf)
+          setUser(u)
+          if (path === '/login') navigate('/')
+        }}
+      />
+    )
+  }
+
+  let page
+  let m
+  if ((m = path.match(/^\/hosts\/([^/]+)$/))) page = <HostPage id={m[1]} user={user} />
+  else if ((m = path.match(/^\/services\/(\d+)$/))) page = <ServicePage id={m[1]} user={user} />
+  else if (path === '/hosts') page = <HostsPage user={user} />
+  else if (path === '/services') page = <ServicesPage />
+  else page = <OverviewPage />
+
+  const nav = (href: string, label: string) => (
+    <Link href={href} class={path === href || (href !== '/' && path.startsWith(href)) ? 'active' : ''} testid={`nav-${label.toLowerCase()}`}>
+      {label}
+    </Link>
+  )
+  return (
+    <div class="shell">
+      <header class="top">
+        <Link href="/" class="brand">
+          <span class="logo" /> vigie
+        </Link>
+        <nav>
+          {nav('/', 'Overview')}
+          {nav('/hosts', 'Hosts')}
+          {nav('/services', 'Services')}
+        </nav>
+        <div class="spacer" />
+        <LiveDot />
+        <span class="who" data-testid="who">
+          {user.login} <span class="role">{user.role}</span>
+        </span>
+        <button
+          class="ghost"
+          onClick={async () => {
+            await api('POST', '/logout').catch(() => undefined)
+            stopLive()
+            setUser(null)
+            navigate('/login')
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main key={path}>{page}</main>
+    </div>
+  )
+}
+
+render(<App />, document.getElementById('app')!)
