@@ -142,7 +142,7 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 func (c *execCheck) Run(ctx context.Context) Result {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	return timed(func() Result {
+	return runTimed(func() Result {
 		start := time.Now()
 		st, err := os.Stat(c.path)
 		switch {

@@ -80,8 +80,8 @@ func newHTTP(p *params, o Options) (Checker, error) {
 	c.follow = p.boolean("follow_redirects", false)
 	c.maxRedirects = p.integer("max_redirects", 10, 0, 50)
 	c.warn, c.crit = p.threshold("warning"), p.threshold("critical")
-	c.certWarn = p.integer("cert_days_warning", 0, 0, 10000)
-	c.certCrit = p.integer("cert_days_critical", 0, 0, 10000)
+	c.certWarn = p.integer("cert_days_warning", 0, 0, 100000)
+	c.certCrit = p.integer("cert_days_critical", 0, 0, 100000)
 	skip := p.boolean("tls_skip_verify", false)
 	c.client = &http.Client{
 		Transport: &http.Transport{

@@ -85,8 +85,23 @@ func target(p *params, o Options) string {
 	return a
 }
 
-// timed runs f and fills the result's time and duration.
+// timed runs f and fills the result's time and duration. A native check's
+// result always carries its response time as perfdata, failures included
+// (how long a refusal or a timeout took is worth graphing too).
 func timed(f func() Result) Result {
+	r := runTimed(f)
+	for _, p := range r.Perfdata {
+		if p.Label == "time" {
+			return r
+		}
+	}
+	r.Perfdata = append([]Perf{{Label: "time", Value: roundTo(r.Duration.Seconds(), 6), Unit: "s", Min: ptr(0.0)}}, r.Perfdata...)
+	return r
+}
+
+// runTimed runs f and fills the result's time and duration only; plugins
+// keep exactly the perfdata they print.
+func runTimed(f func() Result) Result {
 	start := time.Now()
 	r := f()
 	r.Duration = time.Since(start)

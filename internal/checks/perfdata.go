@@ -38,8 +38,9 @@ func splitPerf(s string) []string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '\'':
-			// '' inside quotes is an escaped quote.
+		case c == '\'' && (quoted || b.Len() == 0):
+			// A quote opens a label only at the start of an item; '' inside
+			// quotes is an escaped quote.
 			if quoted && i+1 < len(s) && s[i+1] == '\'' {
 				b.WriteString("''")
 				i++
@@ -101,8 +102,8 @@ func parsePerfItem(item string) (Perf, error) {
 		return p, fmt.Errorf("value %q is not a number", val)
 	}
 	p.Value, p.Unit = v, val[end:]
-	if len(p.Unit) > 16 {
-		return p, fmt.Errorf("unit %q is too long", p.Unit)
+	if len(p.Unit) > 16 || strings.ContainsAny(p.Unit, " \t'\"=;") {
+		return p, fmt.Errorf("unit %q is not a unit of measure", p.Unit)
 	}
 	get := func(i int) string {
 		if i < len(fields) {

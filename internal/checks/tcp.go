@@ -23,10 +23,10 @@ type tcpCheck struct {
 
 func newTCP(p *params, o Options) (Checker, error) {
 	c := &tcpCheck{timeout: o.Timeout}
-	port := p.integer("port", 0, 1, 65535)
 	if _, ok := p.spec["port"]; !ok {
 		p.fail("port", "is required")
 	}
+	port := p.integer("port", 1, 1, 65535)
 	host := target(p, o)
 	c.addr = net.JoinHostPort(host, strconv.Itoa(port))
 	c.send = p.str("send", "")
