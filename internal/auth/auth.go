@@ -23,6 +23,8 @@ import (
 // Store is what auth keeps in the database. It is a subset of the
 // relational store, named here where it is used.
 type Store interface {
+	// Lookups of missing rows return an error with a NotFound() bool
+	// method that reports true.
 	CreateUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User) error
 	GetUser(ctx context.Context, id int64) (User, error)
@@ -159,10 +161,12 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (generated s
 	return generated, s.st.CreateUser(ctx, &u)
 }
 
-// isNotFound recognises the store's not-found error without importing the
-// store (which imports this package).
+// isNotFound recognises the store's not-found error by its behaviour, a
+// NotFound method, without importing the store (which imports this
+// package).
 func isNotFound(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "not found")
+	var nf interface{ NotFound() bool }
+	return errors.As(err, &nf) && nf.NotFound()
 }
 
 // checkPassword verifies a login and password.

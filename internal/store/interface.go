@@ -14,9 +14,16 @@ import (
 	"github.com/vigie-monitoring/vigie/internal/state"
 )
 
+// notFoundError is ErrNotFound's type. Its NotFound method lets packages that
+// the store itself imports (auth) recognise it without importing the store.
+type notFoundError struct{}
+
+func (notFoundError) Error() string  { return "not found" }
+func (notFoundError) NotFound() bool { return true }
+
 var (
 	// ErrNotFound is returned when the object asked for does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound error = notFoundError{}
 	// ErrConflict is returned when a write would break a uniqueness rule
 	// (a second host with the same name, say).
 	ErrConflict = errors.New("already exists")
