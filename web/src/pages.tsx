@@ -5,6 +5,13 @@ import { ConfirmDelete, HostForm, ServiceForm } from './forms'
 import { Badge, Empty, ErrorNote, fmtAgo, fmtTime, Link, navigate, useData } from './ui'
 
 const hostStates = ['UP', 'DOWN', 'UNREACHABLE', 'PENDING']
+const spans: [string, number][] = [
+  ['1 h', 3600],
+  ['6 h', 6 * 3600],
+  ['24 h', 24 * 3600],
+  ['7 d', 7 * 24 * 3600],
+  ['30 d', 30 * 24 * 3600],
+]
 const serviceStates = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN', 'PENDING']
 
 function Tiles(props: { title: string; counts: Record<string, number>; order: string[]; href: (s: string) => string }) {
@@ -329,11 +336,12 @@ export function ServicePage(props: { id: string; user: User }) {
   const svc = useData(() => api<Service>('GET', `/services/${props.id}`), [props.id])
   const s = svc.data
   const host = useData(() => (s ? api<Host>('GET', `/hosts/${s.host_id}`) : Promise.resolve(undefined)), [s?.host_id])
+  const [span, setSpan] = useState(3600)
   const to = Math.floor(Date.now() / 1000)
-  const from = to - 24 * 3600
+  const from = to - span
   const hist = useData(
-    () => api<{ items: Change[] }>('GET', `/services/${props.id}/history?from=${new Date(from * 1000).toISOString().replace(/\.\d+Z$/, 'Z')}&limit=500`),
-    [props.id],
+    () => api<{ items: Change[] }>('GET', `/services/${props.id}/history?from=${new Date(from * 1000).toISOString().replace(/\.\d+Z$/, 'Z')}&limit=1000`),
+    [props.id, span],
   )
   const [dialog, setDialog] = useState<'' | 'edit' | 'delete'>('')
   if (svc.error) return <ErrorNote error={svc.error} />
@@ -442,7 +450,16 @@ export function ServicePage(props: { id: string; user: User }) {
         </section>
       ) : null}
       <section class="card">
-        <h2>Last 24 hours</h2>
+        <div class="card-head">
+          <h2>State history</h2>
+          <div class="seg" role="group" aria-label="Time range">
+            {spans.map(([label, secs]) => (
+              <button class={span === secs ? 'on' : ''} onClick={() => setSpan(secs)}>
+                {label}
+              </button>
+            ))}
+          </div>
+        </div>
         {hist.data ? <StateChart changes={hist.data.items} from={from} to={to} /> : null}
         <table class="grid compact" data-testid="history">
           <thead>
