@@ -111,12 +111,11 @@ func (s *Server) createHostGroup(w http.ResponseWriter, r *http.Request) {
 func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	g, err := s.lookupHostGroup(ctx, r.PathValue("id"))
+	if err == nil {
+		err = editable(g.Source)
+	}
 	if err != nil {
 		s.writeErr(w, err)
-		return
-	}
-	if g.Source == inventory.SourceConfig {
-		s.writeErr(w, errManagedByConfig)
 		return
 	}
 	var in hostGroupInput
@@ -151,12 +150,11 @@ func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteHostGroup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	g, err := s.lookupHostGroup(ctx, r.PathValue("id"))
+	if err == nil {
+		err = editable(g.Source)
+	}
 	if err != nil {
 		s.writeErr(w, err)
-		return
-	}
-	if g.Source == inventory.SourceConfig {
-		s.writeErr(w, errManagedByConfig)
 		return
 	}
 	n, err := s.countMembers(ctx, g.Name)

@@ -266,12 +266,11 @@ func (s *Server) createHost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) updateHost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	h, err := s.lookupHost(ctx, r.PathValue("id"))
+	if err == nil {
+		err = editable(h.Source)
+	}
 	if err != nil {
 		s.writeErr(w, err)
-		return
-	}
-	if h.Source == inventory.SourceConfig {
-		s.writeErr(w, errManagedByConfig)
 		return
 	}
 	var in hostInput
@@ -323,12 +322,11 @@ func (s *Server) resyncServices(ctx context.Context, h inventory.Host) {
 func (s *Server) deleteHost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	h, err := s.lookupHost(ctx, r.PathValue("id"))
+	if err == nil {
+		err = editable(h.Source)
+	}
 	if err != nil {
 		s.writeErr(w, err)
-		return
-	}
-	if h.Source == inventory.SourceConfig {
-		s.writeErr(w, errManagedByConfig)
 		return
 	}
 	svcs, err := store.AllServices(ctx, s.st, store.ServiceFilter{HostID: h.ID})

@@ -332,6 +332,14 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 
 var errManagedByConfig = errors.New("this object comes from the configuration file; edit the file instead (vigie reloads it by itself)")
 
+// editable refuses writes to objects the configuration files own.
+func editable(source string) error {
+	if source == inventory.SourceConfig {
+		return errManagedByConfig
+	}
+	return nil
+}
+
 // decodeBody reads a JSON body strictly: unknown fields and trailing data
 // are errors that name what is wrong.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {

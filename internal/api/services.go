@@ -184,12 +184,11 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 func (s *Server) updateService(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	svc, err := s.lookupService(ctx, r.PathValue("id"))
+	if err == nil {
+		err = editable(svc.Source)
+	}
 	if err != nil {
 		s.writeErr(w, err)
-		return
-	}
-	if svc.Source == inventory.SourceConfig {
-		s.writeErr(w, errManagedByConfig)
 		return
 	}
 	var in serviceInput
@@ -228,12 +227,11 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	svc, err := s.lookupService(ctx, r.PathValue("id"))
+	if err == nil {
+		err = editable(svc.Source)
+	}
 	if err != nil {
 		s.writeErr(w, err)
-		return
-	}
-	if svc.Source == inventory.SourceConfig {
-		s.writeErr(w, errManagedByConfig)
 		return
 	}
 	if err := s.st.DeleteService(ctx, svc.ID); err != nil {

@@ -9,35 +9,34 @@ import (
 // AllHosts pages through ListHosts and returns every host the filter
 // matches.
 func AllHosts(ctx context.Context, st Inventory, f HostFilter) ([]inventory.Host, error) {
-	var all []inventory.Host
-	f.Limit, f.After = 1000, 0
-	for {
-		page, err := st.ListHosts(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) < f.Limit {
-			return all, nil
-		}
-		f.After = page[len(page)-1].ID
-	}
+	return all(func(p Page) ([]inventory.Host, error) {
+		f.Page = p
+		return st.ListHosts(ctx, f)
+	}, func(h inventory.Host) int64 { return h.ID })
 }
 
 // AllServices pages through ListServices and returns every service the
 // filter matches.
 func AllServices(ctx context.Context, st Inventory, f ServiceFilter) ([]inventory.Service, error) {
-	var all []inventory.Service
-	f.Limit, f.After = 1000, 0
+	return all(func(p Page) ([]inventory.Service, error) {
+		f.Page = p
+		return st.ListServices(ctx, f)
+	}, func(s inventory.Service) int64 { return s.ID })
+}
+
+// all reads pages of the largest size until a short one.
+func all[T any](list func(Page) ([]T, error), id func(T) int64) ([]T, error) {
+	var out []T
+	p := Page{Limit: 1000}
 	for {
-		page, err := st.ListServices(ctx, f)
+		page, err := list(p)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, page...)
-		if len(page) < f.Limit {
-			return all, nil
+		out = append(out, page...)
+		if len(page) < p.Limit {
+			return out, nil
 		}
-		f.After = page[len(page)-1].ID
+		p.After = id(page[len(page)-1])
 	}
 }
