@@ -47,9 +47,11 @@ fuzz:
 	$(GO) test ./internal/checks/ -run '^$$' -fuzz '^FuzzParseRange$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/config/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 
-# Throughput and lateness of the scheduler against 10,000 loopback services,
-# native TCP checks beside the check_tcp plugin.
-bench: build
+# Throughput and lateness of the scheduler against 10,000 loopback services:
+# native TCP checks, the check_tcp plugin through exec, and Nagios 4 (the
+# peer, installed here from Debian) on the same work.
+bench:
+	./scripts/install-deps.sh --bench
 	$(GO) run ./bench/tcpchecks
 
 clean:

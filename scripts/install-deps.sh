@@ -13,6 +13,10 @@ packages=(
   iproute2
   ca-certificates
 )
+# `install-deps.sh --bench` adds the peers the benchmarks run beside vigie.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(nagios4-core)
+fi
 missing=()
 for p in "${packages[@]%% *}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,6 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+[ "${1:-}" = "--bench" ] && exit 0
 
 if [ ! -f web/node_modules/.installed ] || [ web/package-lock.json -nt web/node_modules/.installed ]; then
   (cd web && npm ci --no-audit --no-fund && touch node_modules/.installed)

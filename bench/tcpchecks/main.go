@@ -34,6 +34,8 @@ func main() {
 	listeners := flag.Int("listeners", 100, "loopback listeners the services spread over")
 	duration := flag.Duration("duration", 20*time.Second, "measuring time per run")
 	concurrency := flag.Int("concurrency", 512, "scheduler concurrency")
+	only := flag.String("only", "", "run only this part: native, exec or nagios")
+	nagios := flag.Bool("nagios", true, "run the peer, Nagios 4, on the same work when it is installed")
 	plugin := flag.String("plugin", "/usr/lib/nagios/plugins/check_tcp", "check_tcp plugin for the exec run")
 	saturate := flag.Duration("saturate", 250*time.Millisecond, "interval of the saturated runs (10,000 services every 250 ms ask for 40,000 checks/s)")
 	flag.Parse()
@@ -45,29 +47,56 @@ func main() {
 	native := func(i int) checks.Spec {
 		return checks.Spec{"kind": "tcp", "address": "127.0.0.1", "port": ports[i%len(ports)]}
 	}
-	// 1. Throughput: every service due far more often than can run.
-	thr := run("native tcp, saturated", *services, *saturate, *concurrency, *duration, native)
-	// 2. Lateness at a sustainable 1,000 checks/s: 10,000 services every 10 s.
-	lat := run("native tcp, 1,000/s", *services, time.Duration(*services)*time.Millisecond, *concurrency, *duration, native)
+	want := func(part string) bool { return *only == "" || *only == part }
+	var thr, lat result
+	if want("native") {
+		// 1. Throughput: every service due far more often than can run.
+		thr = run("native tcp, saturated", *services, *saturate, *concurrency, *duration, native)
+		// 2. Lateness at a sustainable 1,000 checks/s: 10,000 services every 10 s.
+		lat = run("native tcp, 1,000/s", *services, time.Duration(*services)*time.Millisecond, *concurrency, *duration, native)
+	}
 
 	// 3. The same checks through a fork of the real plugin.
 	var ex result
-	if _, err := os.Stat(*plugin); err == nil {
+	if _, err := os.Stat(*plugin); err == nil && want("exec") {
 		execSpec := func(i int) checks.Spec {
 			return checks.Spec{"kind": "exec", "command": []any{*plugin, "-H", "127.0.0.1", "-p", fmt.Sprint(ports[i%len(ports)])}}
 		}
 		ex = run("exec check_tcp, saturated", *services, *saturate, 64, *duration, execSpec)
-	} else {
+	} else if want("exec") {
 		fmt.Printf("%s not found: exec run skipped (apt install monitoring-plugins-basic)\n", *plugin)
+	}
+
+	// 4. The peer: Nagios 4 forking the same plugin for the same services.
+	var ng result
+	if *nagios && want("nagios") {
+		r, err := runNagios(*services, ports, *saturate, *plugin)
+		if err != nil {
+			fmt.Printf("nagios 4 run skipped: %v\n", err)
+		}
+		ng = r
 	}
 
 	fmt.Println()
 	fmt.Println("summary")
-	fmt.Printf("  native tcp sustained:        %8.0f checks/s  (goal >= 5,000/s; = %.0f checks/min)\n", thr.rate, thr.rate*60)
-	fmt.Printf("  lateness at %5.0f checks/s:   p50 %v  p99 %v  max %v  (goal p99 < 1s)\n", lat.rate, lat.p50, lat.p99, lat.max)
+	if thr.rate > 0 {
+		fmt.Printf("  native tcp sustained:        %8.0f checks/s  (goal >= 5,000/s; = %.0f checks/min)\n", thr.rate, thr.rate*60)
+		fmt.Printf("  lateness at %5.0f checks/s:   p50 %v  p99 %v  max %v  (goal p99 < 1s)\n", lat.rate, lat.p50, lat.p99, lat.max)
+	}
 	if ex.rate > 0 {
 		fmt.Printf("  exec check_tcp sustained:    %8.0f checks/s\n", ex.rate)
-		fmt.Printf("  native / exec:               %8.1fx\n", thr.rate/ex.rate)
+		if thr.rate > 0 {
+			fmt.Printf("  native / exec:               %8.1fx\n", thr.rate/ex.rate)
+		}
+	}
+	if ng.rate > 0 {
+		fmt.Printf("  nagios 4 check_tcp sustained: %8.0f checks/s\n", ng.rate)
+		if thr.rate > 0 {
+			fmt.Printf("  vigie native / nagios 4:      %8.1fx\n", thr.rate/ng.rate)
+		}
+		if ex.rate > 0 {
+			fmt.Printf("  vigie exec / nagios 4:        %8.1fx (same plugin, same forks)\n", ex.rate/ng.rate)
+		}
 	}
 	fmt.Printf("  Checkmk micro core claim:    %8.0f checks/s (600,000/min on a desktop i7)\n", 10000.0)
 }
@@ -130,7 +159,7 @@ func run(name string, n int, interval time.Duration, concurrency int, d time.Dur
 	r := result{rate: float64(count) / elapsed.Seconds()}
 	r.p50, r.p99, r.max = lateness.quantiles()
 	fmt.Printf("%-28s %8.0f checks/s  lateness p50 %-12v p99 %-12v max %-12v cpu %.0f%% of %d cores\n",
-		name, r.rate, r.p50, r.p99, r.max, 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+		name, r.rate, r.p50, r.p99, r.max, 100*cpu.Seconds()/elapsed.Seconds()/float64(numCPU()), numCPU())
 	return r
 }
 
@@ -197,3 +226,5 @@ func must(err error) {
 		os.Exit(1)
 	}
 }
+
+func numCPU() int { return runtime.NumCPU() }
