@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigie-monitoring/vigie/internal/state"
@@ -48,35 +49,11 @@ func (d *DB) ApplyStatus(ctx context.Context, batch []StatusUpdate) error {
 		return fmt.Errorf("beginning a status batch: %w", err)
 	}
 	defer tx.Rollback()
-	upsert, err := tx.PrepareContext(ctx, d.q("INSERT INTO status ("+statusCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "+
-		"ON CONFLICT (kind, object_id) DO UPDATE SET state = excluded.state, state_type = excluded.state_type, "+
-		"attempt = excluded.attempt, output = excluded.output, long_output = excluded.long_output, "+
-		"perfdata_json = excluded.perfdata_json, duration_us = excluded.duration_us, checked = excluded.checked, "+
-		"last_check = excluded.last_check, next_check = excluded.next_check, last_state_change = excluded.last_state_change, "+
-		"last_hard_state_change = excluded.last_hard_state_change, last_hard_state = excluded.last_hard_state, "+
-		"flapping = excluded.flapping, percent_state_change = excluded.percent_state_change, "+
-		"flap_history = excluded.flap_history, flap_count = excluded.flap_count, unreachable = excluded.unreachable"))
-	if err != nil {
-		return fmt.Errorf("preparing the status upsert: %w", err)
+	if err := d.upsertStatus(ctx, tx, batch); err != nil {
+		return err
 	}
-	defer upsert.Close()
 	var closeOpen, open *sql.Stmt
 	for _, u := range batch {
-		st := u.Status
-		perf := "[]"
-		if len(st.Perfdata) > 0 {
-			b, err := json.Marshal(st.Perfdata)
-			if err != nil {
-				return fmt.Errorf("encoding perfdata: %w", err)
-			}
-			perf = string(b)
-		}
-		if _, err := upsert.ExecContext(ctx, st.Kind, st.ObjectID, st.State, st.StateType, st.Attempt, st.Output, st.LongOutput,
-			perf, st.Duration.Microseconds(), b2i(st.Checked), ms(st.LastCheck), ms(st.NextCheck), ms(st.LastStateChange),
-			ms(st.LastHardStateChange), st.LastHardState, b2i(st.Flapping), st.PercentStateChange, int64(st.FlapHistory),
-			st.FlapCount, b2i(st.Unreachable)); err != nil {
-			return fmt.Errorf("writing the status of %s %d: %w", st.Kind, st.ObjectID, err)
-		}
 		if c := u.Change; c != nil {
 			if closeOpen == nil {
 				if closeOpen, err = tx.PrepareContext(ctx, d.q("UPDATE state_changes SET end_ms = ? WHERE kind = ? AND object_id = ? AND end_ms IS NULL")); err != nil {
@@ -98,6 +75,64 @@ func (d *DB) ApplyStatus(ctx context.Context, batch []StatusUpdate) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing a status batch: %w", err)
+	}
+	return nil
+}
+
+// upsertChunk is how many statuses one INSERT carries: 20 parameters each
+// stays far below both databases' limits, and a few round trips per batch
+// instead of one per row is what makes PostgreSQL keep up.
+const upsertChunk = 500
+
+// upsertStatus writes the latest status of every object in the batch with
+// multi-row INSERT … ON CONFLICT statements. An object may appear twice in
+// a batch; only its last status counts (and one statement may not touch a
+// row twice).
+func (d *DB) upsertStatus(ctx context.Context, tx *sql.Tx, batch []StatusUpdate) error {
+	type key struct {
+		kind string
+		id   int64
+	}
+	last := make(map[key]int, len(batch))
+	for i, u := range batch {
+		last[key{u.Status.Kind, u.Status.ObjectID}] = i
+	}
+	rows := make([]*state.Status, 0, len(last))
+	for i := range batch {
+		if last[key{batch[i].Status.Kind, batch[i].Status.ObjectID}] == i {
+			rows = append(rows, &batch[i].Status)
+		}
+	}
+	const one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), upsertChunk)]
+		rows = rows[len(chunk):]
+		args := make([]any, 0, 20*len(chunk))
+		for _, st := range chunk {
+			perf := "[]"
+			if len(st.Perfdata) > 0 {
+				b, err := json.Marshal(st.Perfdata)
+				if err != nil {
+					return fmt.Errorf("encoding perfdata: %w", err)
+				}
+				perf = string(b)
+			}
+			args = append(args, st.Kind, st.ObjectID, st.State, st.StateType, st.Attempt, st.Output, st.LongOutput,
+				perf, st.Duration.Microseconds(), b2i(st.Checked), ms(st.LastCheck), ms(st.NextCheck), ms(st.LastStateChange),
+				ms(st.LastHardStateChange), st.LastHardState, b2i(st.Flapping), st.PercentStateChange, int64(st.FlapHistory),
+				st.FlapCount, b2i(st.Unreachable))
+		}
+		q := "INSERT INTO status (" + statusCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", ") +
+			" ON CONFLICT (kind, object_id) DO UPDATE SET state = excluded.state, state_type = excluded.state_type, " +
+			"attempt = excluded.attempt, output = excluded.output, long_output = excluded.long_output, " +
+			"perfdata_json = excluded.perfdata_json, duration_us = excluded.duration_us, checked = excluded.checked, " +
+			"last_check = excluded.last_check, next_check = excluded.next_check, last_state_change = excluded.last_state_change, " +
+			"last_hard_state_change = excluded.last_hard_state_change, last_hard_state = excluded.last_hard_state, " +
+			"flapping = excluded.flapping, percent_state_change = excluded.percent_state_change, " +
+			"flap_history = excluded.flap_history, flap_count = excluded.flap_count, unreachable = excluded.unreachable"
+		if _, err := tx.ExecContext(ctx, d.q(q), args...); err != nil {
+			return fmt.Errorf("writing %d statuses: %w", len(chunk), err)
+		}
 	}
 	return nil
 }

@@ -392,6 +392,17 @@ func testStatus(t *testing.T, st Store) {
 	if all, _ := st.LoadStatus(ctx, state.KindService); len(all) != 2001 {
 		t.Fatalf("after a batch of 2000: %d", len(all))
 	}
+	// The same object twice in one batch: the last status wins.
+	twice := []StatusUpdate{
+		{Status: state.Status{Kind: state.KindService, ObjectID: 100000, Checked: true, Attempt: 1}},
+		{Status: state.Status{Kind: state.KindService, ObjectID: 100000, Checked: true, Attempt: 2}},
+	}
+	if err := st.ApplyStatus(ctx, twice); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetStatus(ctx, state.KindService, 100000); got.Attempt != 2 {
+		t.Fatalf("duplicate in a batch: attempt %d, want the last (2)", got.Attempt)
+	}
 }
 
 func testCascade(t *testing.T, st Store) {
