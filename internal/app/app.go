@@ -81,6 +81,7 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 		Publish:     a.hub.Status,
 		Logger:      log,
 		Metrics:     state.NewMetrics(reg),
+		Thresholds:  state.Thresholds{Low: cfg.Scheduler.FlapLowThreshold, High: cfg.Scheduler.FlapHighThreshold},
 	})
 	a.mon = &monitor{Engine: a.engine, sched: cfg.Scheduler}
 	a.sync = &syncer{st: st, mon: a.mon, sched: cfg.Scheduler, hub: a.hub}

@@ -76,6 +76,10 @@ type Scheduler struct {
 	RetryInterval Duration `yaml:"retry_interval"`
 	MaxAttempts   int      `yaml:"max_attempts"`
 	Timeout       Duration `yaml:"timeout"`
+	// Flap detection thresholds, in percent state change over the last 21
+	// results: flapping starts at or above high and stops below low.
+	FlapLowThreshold  float64 `yaml:"flap_low_threshold"`
+	FlapHighThreshold float64 `yaml:"flap_high_threshold"`
 }
 
 // Log configures logging.
@@ -146,6 +150,9 @@ func Default() *Config {
 			RetryInterval:  Duration(20 * time.Second),
 			MaxAttempts:    3,
 			Timeout:        Duration(10 * time.Second),
+
+			FlapLowThreshold:  5,
+			FlapHighThreshold: 20,
 		},
 		Log:   Log{Level: "info", Format: "text"},
 		lines: map[string]int{},
@@ -416,6 +423,12 @@ func setScalar(v reflect.Value, s string) error {
 			return fmt.Errorf("invalid boolean %q", s)
 		}
 		v.SetBool(b)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("invalid number %q", s)
+		}
+		v.SetFloat(f)
 	case reflect.Int, reflect.Int64:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -485,6 +498,9 @@ func (c *Config) validate() error {
 	}
 	if s.Timeout.D() < 100*time.Millisecond {
 		return c.errAt("scheduler.timeout", "must be at least 100ms")
+	}
+	if s.FlapLowThreshold <= 0 || s.FlapHighThreshold > 100 || s.FlapLowThreshold >= s.FlapHighThreshold {
+		return c.errAt("scheduler.flap_high_threshold", "flap thresholds need 0 < low < high <= 100")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

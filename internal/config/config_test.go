@@ -23,6 +23,7 @@ func TestBadConfigs(t *testing.T) {
 		{"svc_no_kind.bad.yml", `inventory.hosts[0].services[0].check.kind: is required`},
 		{"bad_yaml.bad.yml", `bad_yaml.bad.yml:1: did not find expected`},
 		{"wrong_type.bad.yml", `wrong_type.bad.yml:2:`},
+		{"bad_flap.bad.yml", `bad_flap.bad.yml:3: scheduler.flap_high_threshold: flap thresholds need 0 < low < high <= 100`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -71,6 +72,7 @@ func TestEnvOverrides(t *testing.T) {
 		"VIGIE_SCHEDULER_INTERVAL=45s",
 		"VIGIE_SCHEDULER_PLUGIN_DIRS=/a, /b",
 		"VIGIE_HTTP_PUBLIC_METRICS=false",
+		"VIGIE_SCHEDULER_FLAP_HIGH_THRESHOLD=35.5",
 		"PATH=/usr/bin",
 	}
 	cfg, err := Load("testdata/good.yml", env)
@@ -79,7 +81,7 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:9999" || cfg.DataDir != "/srv/vigie" || cfg.AdminPassword != "s3cret-pass" ||
 		cfg.Scheduler.Concurrency != 12 || cfg.Scheduler.Interval.D() != 45*time.Second || cfg.HTTP.PublicMetrics ||
-		strings.Join(cfg.Scheduler.PluginDirs, ",") != "/a,/b" {
+		strings.Join(cfg.Scheduler.PluginDirs, ",") != "/a,/b" || cfg.Scheduler.FlapHighThreshold != 35.5 {
 		t.Fatalf("overrides not applied: %+v", cfg)
 	}
 	_, err = Load("", []string{"VIGIE_SCHEDULER_CONCURRENCY=lots"})
