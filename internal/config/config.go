@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,9 +41,11 @@ type Config struct {
 	Inventory    Inventory `yaml:"inventory"`
 
 	// path is the file the configuration came from, lines the line of
-	// every key path in it, for error messages.
+	// every key path in it, for error messages; env is the environment
+	// it was loaded with, for ${VAR} in inventory files.
 	path  string
 	lines map[string]int
+	env   []string
 }
 
 // HTTP configures the API and console listener.
@@ -186,12 +189,13 @@ func (e *Error) Error() string {
 // result. Checks are validated by validateCheck when it is not nil.
 func Load(path string, env []string) (*Config, error) {
 	cfg := Default()
+	cfg.env = env
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("reading the configuration: %w", err)
 		}
-		if err := decode(b, path, cfg, cfg.lines); err != nil {
+		if err := decode(expandEnv(b, env), path, cfg, cfg.lines); err != nil {
 			return nil, err
 		}
 		cfg.path = path
@@ -203,6 +207,27 @@ func Load(path string, env []string) (*Config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+
+// expandEnv replaces ${NAME} and ${NAME:-default} with the environment's
+// values, so that a file can follow VIGIE_HTTP_LISTEN, say. Only the braced
+// form is expanded: plugin macros such as $HOSTADDRESS$ stay as they are.
+func expandEnv(b []byte, env []string) []byte {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return envRef.ReplaceAllFunc(b, func(m []byte) []byte {
+		sub := envRef.FindSubmatch(m)
+		if v, ok := vars[string(sub[1])]; ok && v != "" {
+			return []byte(v)
+		}
+		return sub[2]
+	})
 }
 
 // Path is the file the configuration came from.
@@ -607,7 +632,7 @@ func (c *Config) LoadInventory() (Inventory, error) {
 		}
 		var part Inventory
 		lines := map[string]int{}
-		if err := decode(b, f, &part, lines); err != nil {
+		if err := decode(expandEnv(b, c.env), f, &part, lines); err != nil {
 			return inv, err
 		}
 		if err := c.validateInventory(&part, "", f, lines); err != nil {

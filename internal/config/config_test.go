@@ -172,3 +172,28 @@ func FuzzLoad(f *testing.F) {
 		cfg.LoadInventory()
 	})
 }
+
+func TestEnvExpansion(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "v.yml")
+	body := "http:\n  listen: ${LISTEN:-127.0.0.1:8080}\ninventory:\n  hosts:\n    - name: h\n      services:\n" +
+		"        - name: self\n          check: {kind: http, url: \"http://${LISTEN:-127.0.0.1:8080}/healthz\"}\n" +
+		"        - name: plugin\n          check: {kind: exec, command: \"check_ping -H $HOSTADDRESS$ ${MISSING}\"}\n"
+	os.WriteFile(p, []byte(body), 0o600)
+	cfg, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Inventory.Hosts[0].Services[0].Check["url"] != "http://127.0.0.1:8080/healthz" {
+		t.Fatalf("defaults not used: %q %v", cfg.HTTP.Listen, cfg.Inventory.Hosts[0].Services[0].Check)
+	}
+	if got := cfg.Inventory.Hosts[0].Services[1].Check["command"]; got != "check_ping -H $HOSTADDRESS$ " {
+		t.Fatalf("plugin macro touched or unset variable kept: %q", got)
+	}
+	cfg, err = Load(p, []string{"LISTEN=127.0.0.1:9191"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:9191" || cfg.Inventory.Hosts[0].Services[0].Check["url"] != "http://127.0.0.1:9191/healthz" {
+		t.Fatalf("variable not expanded: %q %v", cfg.HTTP.Listen, cfg.Inventory.Hosts[0].Services[0].Check)
+	}
+}
