@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -527,5 +528,71 @@ func TestRestartKeepsStateAndHistory(t *testing.T) {
 	// The 1h schedule resumes instead of checking again at start.
 	if again.NextCheck == nil || again.NextCheck.Before(time.Now()) {
 		t.Fatalf("next check not resumed: %v", again.NextCheck)
+	}
+}
+
+func TestStreamAndMetrics(t *testing.T) {
+	ts := startServer(t, t.TempDir(), "")
+	req, _ := http.NewRequest("GET", ts.base+"/api/v1/stream", nil)
+	req.SetBasicAuth("admin", adminPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("stream: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	events := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		var ev string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				ev = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				events <- ev + " " + strings.TrimPrefix(line, "data: ")
+			}
+		}
+		close(events)
+	}()
+	ln := listen(t)
+	ts.admin("POST", "/api/v1/hosts", map[string]any{"name": "s", "check": map[string]any{"kind": "none"}}, nil)
+	var svc svcView
+	ts.admin("POST", "/api/v1/services", map[string]any{"host": "s", "name": "live", "check": map[string]any{"kind": "tcp", "address": "127.0.0.1", "port": ln.Addr().(*net.TCPAddr).Port}}, &svc)
+	want := map[string]bool{
+		fmt.Sprintf(`inventory {"id":%d,"kind":"service","op":"create"}`, svc.ID): false,
+		fmt.Sprintf(`status {"kind":"service","id":%d,"state":"OK"`, svc.ID):          false,
+	}
+	timeout := time.After(20 * time.Second)
+	for missing := len(want); missing > 0; {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("stream closed")
+			}
+			for w, seen := range want {
+				if !seen && strings.HasPrefix(e, w) {
+					want[w] = true
+					missing--
+				}
+			}
+		case <-timeout:
+			t.Fatalf("events not seen: %v", want)
+		}
+	}
+
+	r, err := http.Get(ts.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	for _, m := range []string{`vigie_checks_total{kind="service",state="OK"}`, "vigie_check_lateness_seconds_bucket", "vigie_checks_due", "vigie_scheduled_checks 2", "vigie_stream_clients 1"} {
+		if !strings.Contains(string(b), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
 	}
 }
