@@ -564,7 +564,7 @@ func TestStreamAndMetrics(t *testing.T) {
 	ts.admin("POST", "/api/v1/services", map[string]any{"host": "s", "name": "live", "check": map[string]any{"kind": "tcp", "address": "127.0.0.1", "port": ln.Addr().(*net.TCPAddr).Port}}, &svc)
 	want := map[string]bool{
 		fmt.Sprintf(`inventory {"id":%d,"kind":"service","op":"create"}`, svc.ID): false,
-		fmt.Sprintf(`status {"kind":"service","id":%d,"state":"OK"`, svc.ID):          false,
+		fmt.Sprintf(`status {"kind":"service","id":%d,"state":"OK"`, svc.ID):      false,
 	}
 	timeout := time.After(20 * time.Second)
 	for missing := len(want); missing > 0; {
