@@ -134,13 +134,23 @@ var schemas = obj{
 	}),
 	"Login": object([]string{"login", "password"}, obj{"login": str(""), "password": str("")}),
 	"User": object(nil, obj{
-		"id": integer(""), "login": str(""), "role": enum("", "admin", "viewer"), "disabled": boolean(""),
+		"id": integer(""), "login": str(""), "role": str("admin, operator, manager, on-call, viewer or a custom role"), "disabled": boolean(""),
 		"created_at": dateTime(""), "updated_at": dateTime(""),
 	}),
 	"UserInput": object([]string{"login", "password", "role"}, obj{
-		"login": str(""), "password": str("At least 8 characters"), "role": enum("", "admin", "viewer"),
+		"login": str(""), "password": str("At least 8 characters"), "role": str("A role name"),
 	}),
-	"Me": object(nil, obj{"user": ref("User"), "csrf_token": str("Send as X-CSRF-Token on writes made with the session cookie")}),
+	"Me": object(nil, obj{"user": ref("User"), "permissions": strList("What the user's role allows"),
+		"csrf_token": str("Send as X-CSRF-Token on writes made with the session cookie")}),
+	"Role":      object(nil, obj{"name": str(""), "permissions": strList("Permission names"), "builtin": boolean("One of the five default roles")}),
+	"RoleInput": object([]string{"permissions"}, obj{"permissions": strList("Permission names, e.g. hosts.write, alarms.ack")}),
+	"AuditEntry": object(nil, obj{
+		"id": integer(""), "at": dateTime(""), "user": str("Login"), "role": str(""),
+		"action": str(`"login", "logout", or "METHOD /api/v1/pattern"`), "object": str("Path written to"),
+		"remote_addr": str(""), "outcome": str(`"ok", "failed", "locked" or the HTTP status`),
+		"detail": str("The request body as JSON, secrets redacted"),
+	}),
+	"Lockout": object(nil, obj{"key": str("login:NAME or addr:ADDRESS"), "until": dateTime("")}),
 	"Token": object(nil, obj{
 		"id": integer(""), "name": str(""), "token": str("The secret, in the creation answer only"),
 		"created_at": dateTime(""), "expires_at": dateTime(""), "last_used": dateTime(""),

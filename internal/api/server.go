@@ -3,6 +3,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,9 +79,11 @@ type Server struct {
 type route struct {
 	method, pattern string
 	handler         func(*Server, http.ResponseWriter, *http.Request)
-	// public routes answer without authentication; write routes need a
-	// role that may write.
-	public, write bool
+	// public routes answer without authentication; self routes are open to
+	// every signed-in user for their own things (sessions, tokens); every
+	// other route needs its permission.
+	public, self bool
+	perm         auth.Permission
 	// summary, in and out document the route in the OpenAPI document: in
 	// and out name schemas ("Host", "[]Host" for a list page).
 	summary, in, out string
@@ -93,46 +96,51 @@ var routes []route
 func init() {
 	routes = []route{
 		{method: "POST", pattern: "/api/v1/login", handler: (*Server).login, public: true, summary: "Sign in to the console; sets the session cookie", in: "Login", out: "Me"},
-		{method: "POST", pattern: "/api/v1/logout", handler: (*Server).logout, summary: "End this console session"},
-		{method: "GET", pattern: "/api/v1/me", handler: (*Server).me, summary: "Who is signed in, with the CSRF token", out: "Me"},
-		{method: "GET", pattern: "/api/v1/overview", handler: (*Server).overview, summary: "Counts per state and current problems", out: "Overview"},
+		{method: "POST", pattern: "/api/v1/logout", handler: (*Server).logout, self: true, summary: "End this console session"},
+		{method: "GET", pattern: "/api/v1/me", handler: (*Server).me, self: true, summary: "Who is signed in, with the CSRF token", out: "Me"},
+		{method: "GET", pattern: "/api/v1/overview", handler: (*Server).overview, perm: auth.PermOverviewRead, summary: "Counts per state and current problems", out: "Overview"},
 
-		{method: "GET", pattern: "/api/v1/hosts", handler: (*Server).listHosts, summary: "List hosts (filters: search, group, domain, state, name)", out: "[]Host"},
-		{method: "POST", pattern: "/api/v1/hosts", handler: (*Server).createHost, write: true, summary: "Create a host", in: "HostInput", out: "Host"},
-		{method: "GET", pattern: "/api/v1/hosts/{id}", handler: (*Server).getHost, summary: "Get a host by id or name", out: "Host"},
-		{method: "PUT", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, write: true, summary: "Update a host (fields given replace the stored ones)", in: "HostInput", out: "Host"},
-		{method: "PATCH", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, write: true, summary: "Update some fields of a host", in: "HostInput", out: "Host"},
-		{method: "DELETE", pattern: "/api/v1/hosts/{id}", handler: (*Server).deleteHost, write: true, summary: "Delete a host and its services"},
-		{method: "GET", pattern: "/api/v1/hosts/{id}/services", handler: (*Server).hostServices, summary: "List a host's services", out: "[]Service"},
-		{method: "GET", pattern: "/api/v1/hosts/{id}/history", handler: (*Server).hostHistory, summary: "A host's state periods, newest first (from, to, limit)", out: "[]StateChange"},
-		{method: "POST", pattern: "/api/v1/hosts/{id}/check", handler: (*Server).checkHostNow, write: true, summary: "Check a host now"},
+		{method: "GET", pattern: "/api/v1/hosts", handler: (*Server).listHosts, perm: auth.PermHostsRead, summary: "List hosts (filters: search, group, domain, state, name)", out: "[]Host"},
+		{method: "POST", pattern: "/api/v1/hosts", handler: (*Server).createHost, perm: auth.PermHostsWrite, summary: "Create a host", in: "HostInput", out: "Host"},
+		{method: "GET", pattern: "/api/v1/hosts/{id}", handler: (*Server).getHost, perm: auth.PermHostsRead, summary: "Get a host by id or name", out: "Host"},
+		{method: "PUT", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, perm: auth.PermHostsWrite, summary: "Update a host (fields given replace the stored ones)", in: "HostInput", out: "Host"},
+		{method: "PATCH", pattern: "/api/v1/hosts/{id}", handler: (*Server).updateHost, perm: auth.PermHostsWrite, summary: "Update some fields of a host", in: "HostInput", out: "Host"},
+		{method: "DELETE", pattern: "/api/v1/hosts/{id}", handler: (*Server).deleteHost, perm: auth.PermHostsWrite, summary: "Delete a host and its services"},
+		{method: "GET", pattern: "/api/v1/hosts/{id}/services", handler: (*Server).hostServices, perm: auth.PermServicesRead, summary: "List a host's services", out: "[]Service"},
+		{method: "GET", pattern: "/api/v1/hosts/{id}/history", handler: (*Server).hostHistory, perm: auth.PermHostsRead, summary: "A host's state periods, newest first (from, to, limit)", out: "[]StateChange"},
+		{method: "POST", pattern: "/api/v1/hosts/{id}/check", handler: (*Server).checkHostNow, perm: auth.PermChecksRun, summary: "Check a host now"},
 
-		{method: "GET", pattern: "/api/v1/hostgroups", handler: (*Server).listHostGroups, summary: "List host groups", out: "[]HostGroup"},
-		{method: "POST", pattern: "/api/v1/hostgroups", handler: (*Server).createHostGroup, write: true, summary: "Create a host group", in: "HostGroupInput", out: "HostGroup"},
-		{method: "GET", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).getHostGroup, summary: "Get a host group by id or name", out: "HostGroup"},
-		{method: "PUT", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, write: true, summary: "Update a host group", in: "HostGroupInput", out: "HostGroup"},
-		{method: "PATCH", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, write: true, summary: "Update a host group", in: "HostGroupInput", out: "HostGroup"},
-		{method: "DELETE", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).deleteHostGroup, write: true, summary: "Delete an empty host group"},
+		{method: "GET", pattern: "/api/v1/hostgroups", handler: (*Server).listHostGroups, perm: auth.PermHostsRead, summary: "List host groups", out: "[]HostGroup"},
+		{method: "POST", pattern: "/api/v1/hostgroups", handler: (*Server).createHostGroup, perm: auth.PermHostsWrite, summary: "Create a host group", in: "HostGroupInput", out: "HostGroup"},
+		{method: "GET", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).getHostGroup, perm: auth.PermHostsRead, summary: "Get a host group by id or name", out: "HostGroup"},
+		{method: "PUT", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, perm: auth.PermHostsWrite, summary: "Update a host group", in: "HostGroupInput", out: "HostGroup"},
+		{method: "PATCH", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).updateHostGroup, perm: auth.PermHostsWrite, summary: "Update a host group", in: "HostGroupInput", out: "HostGroup"},
+		{method: "DELETE", pattern: "/api/v1/hostgroups/{id}", handler: (*Server).deleteHostGroup, perm: auth.PermHostsWrite, summary: "Delete an empty host group"},
 
-		{method: "GET", pattern: "/api/v1/services", handler: (*Server).listServices, summary: "List services (filters: host, kind, state, name)", out: "[]Service"},
-		{method: "POST", pattern: "/api/v1/services", handler: (*Server).createService, write: true, summary: "Create a service on a host", in: "ServiceInput", out: "Service"},
-		{method: "GET", pattern: "/api/v1/services/{id}", handler: (*Server).getService, summary: "Get a service with its state", out: "Service"},
-		{method: "PUT", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, write: true, summary: "Update a service", in: "ServiceInput", out: "Service"},
-		{method: "PATCH", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, write: true, summary: "Update some fields of a service", in: "ServiceInput", out: "Service"},
-		{method: "DELETE", pattern: "/api/v1/services/{id}", handler: (*Server).deleteService, write: true, summary: "Delete a service"},
-		{method: "GET", pattern: "/api/v1/services/{id}/history", handler: (*Server).serviceHistory, summary: "A service's state periods, newest first (from, to, limit)", out: "[]StateChange"},
-		{method: "POST", pattern: "/api/v1/services/{id}/check", handler: (*Server).checkServiceNow, write: true, summary: "Check a service now"},
+		{method: "GET", pattern: "/api/v1/services", handler: (*Server).listServices, perm: auth.PermServicesRead, summary: "List services (filters: host, kind, state, name)", out: "[]Service"},
+		{method: "POST", pattern: "/api/v1/services", handler: (*Server).createService, perm: auth.PermServicesWrite, summary: "Create a service on a host", in: "ServiceInput", out: "Service"},
+		{method: "GET", pattern: "/api/v1/services/{id}", handler: (*Server).getService, perm: auth.PermServicesRead, summary: "Get a service with its state", out: "Service"},
+		{method: "PUT", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, perm: auth.PermServicesWrite, summary: "Update a service", in: "ServiceInput", out: "Service"},
+		{method: "PATCH", pattern: "/api/v1/services/{id}", handler: (*Server).updateService, perm: auth.PermServicesWrite, summary: "Update some fields of a service", in: "ServiceInput", out: "Service"},
+		{method: "DELETE", pattern: "/api/v1/services/{id}", handler: (*Server).deleteService, perm: auth.PermServicesWrite, summary: "Delete a service"},
+		{method: "GET", pattern: "/api/v1/services/{id}/history", handler: (*Server).serviceHistory, perm: auth.PermServicesRead, summary: "A service's state periods, newest first (from, to, limit)", out: "[]StateChange"},
+		{method: "POST", pattern: "/api/v1/services/{id}/check", handler: (*Server).checkServiceNow, perm: auth.PermChecksRun, summary: "Check a service now"},
 
-		{method: "GET", pattern: "/api/v1/stream", handler: (*Server).stream, summary: "Live events (server-sent events: status, inventory)"},
+		{method: "GET", pattern: "/api/v1/stream", handler: (*Server).stream, perm: auth.PermOverviewRead, summary: "Live events (server-sent events: status, inventory)"},
 
-		{method: "GET", pattern: "/api/v1/users", handler: (*Server).listUsers, write: true, summary: "List users (admin)", out: "[]User"},
-		{method: "POST", pattern: "/api/v1/users", handler: (*Server).createUser, write: true, summary: "Create a user (admin)", in: "UserInput", out: "User"},
-		{method: "GET", pattern: "/api/v1/tokens", handler: (*Server).listTokens, summary: "List your API tokens", out: "[]Token"},
-		{method: "POST", pattern: "/api/v1/tokens", handler: (*Server).createToken, summary: "Create an API token; the secret is shown once", in: "TokenInput", out: "Token"},
-		{method: "DELETE", pattern: "/api/v1/tokens/{id}", handler: (*Server).deleteToken, summary: "Revoke one of your API tokens"},
-		{method: "GET", pattern: "/api/v1/sessions", handler: (*Server).listSessions, summary: "List your console sessions", out: "[]Session"},
-		{method: "DELETE", pattern: "/api/v1/sessions/{id}", handler: (*Server).deleteSession, summary: "End one of your sessions"},
+		{method: "GET", pattern: "/api/v1/users", handler: (*Server).listUsers, perm: auth.PermUsersManage, summary: "List users (admin)", out: "[]User"},
+		{method: "POST", pattern: "/api/v1/users", handler: (*Server).createUser, perm: auth.PermUsersManage, summary: "Create a user (admin)", in: "UserInput", out: "User"},
+		{method: "GET", pattern: "/api/v1/tokens", handler: (*Server).listTokens, self: true, summary: "List your API tokens", out: "[]Token"},
+		{method: "POST", pattern: "/api/v1/tokens", handler: (*Server).createToken, self: true, summary: "Create an API token; the secret is shown once", in: "TokenInput", out: "Token"},
+		{method: "DELETE", pattern: "/api/v1/tokens/{id}", handler: (*Server).deleteToken, self: true, summary: "Revoke one of your API tokens"},
+		{method: "GET", pattern: "/api/v1/sessions", handler: (*Server).listSessions, self: true, summary: "List your console sessions", out: "[]Session"},
+		{method: "DELETE", pattern: "/api/v1/sessions/{id}", handler: (*Server).deleteSession, self: true, summary: "End one of your sessions"},
 
+		{method: "GET", pattern: "/api/v1/roles", handler: (*Server).listRoles, perm: auth.PermUsersManage, summary: "List roles with their permissions", out: "[]Role"},
+		{method: "PUT", pattern: "/api/v1/roles/{id}", handler: (*Server).putRole, perm: auth.PermRolesManage, summary: "Create or change a role's permissions", in: "RoleInput", out: "Role"},
+		{method: "GET", pattern: "/api/v1/audit", handler: (*Server).listAudit, perm: auth.PermAuditRead, summary: "Sign-ins and writes, newest first (filters: user, action, since)", out: "[]AuditEntry"},
+		{method: "GET", pattern: "/api/v1/lockouts", handler: (*Server).listLockouts, perm: auth.PermUsersManage, summary: "Logins and addresses locked out after failed sign-ins", out: "[]Lockout"},
+		{method: "DELETE", pattern: "/api/v1/lockouts/{id}", handler: (*Server).liftLockout, perm: auth.PermUsersManage, summary: "Lift a lock-out (login:NAME or addr:ADDRESS)"},
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: (*Server).openapi, public: true, summary: "This document"},
 	}
 }
@@ -243,13 +251,34 @@ func (s *Server) wrap(rt route) http.Handler {
 				writeError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
 				return
 			}
-			if rt.write && !p.CanWrite() {
-				writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("role %q may not do this", p.User.Role))
+			if !rt.self && !p.Can(rt.perm) {
+				writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("role %q lacks permission %s", p.User.Role, rt.perm))
+				if r.Method != http.MethodGet {
+					s.audit(r, p, rt, http.StatusForbidden, nil)
+				}
 				return
 			}
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, p))
 		}
-		rt.handler(s, w, r)
+		if r.Method == http.MethodGet || rt.pattern == "/api/v1/login" {
+			rt.handler(s, w, r)
+			return
+		}
+		// Writes are audited with their body, which is read here once.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", mbe.Limit))
+				return
+			}
+			writeError(w, http.StatusBadRequest, "invalid_body", "reading the request body: "+err.Error())
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		rt.handler(s, sw, r)
+		s.audit(r, principal(r), rt, sw.status, body)
 	})
 }
 
@@ -431,4 +460,21 @@ func (s *Server) validateCheck(spec checks.Spec, address, hostName string, hostC
 		return badField(f, "%s", strings.TrimPrefix(strings.TrimPrefix(msg, f), ": "))
 	}
 	return nil
+}
+
+// RouteRule describes how one endpoint is guarded, for the permission
+// matrix test.
+type RouteRule struct {
+	Method, Pattern string
+	Public, Self    bool
+	Perm            auth.Permission
+}
+
+// RouteRules lists every endpoint with its guard.
+func RouteRules() []RouteRule {
+	out := make([]RouteRule, len(routes))
+	for i, rt := range routes {
+		out[i] = RouteRule{Method: rt.method, Pattern: rt.pattern, Public: rt.public, Self: rt.self, Perm: rt.perm}
+	}
+	return out
 }

@@ -13,8 +13,17 @@ import (
 )
 
 type meView struct {
-	User      auth.User `json:"user"`
-	CSRFToken string    `json:"csrf_token,omitempty"`
+	User        auth.User         `json:"user"`
+	Permissions []auth.Permission `json:"permissions"`
+	CSRFToken   string            `json:"csrf_token,omitempty"`
+}
+
+func newMe(p auth.Principal) meView {
+	perms := p.Role.Permissions
+	if perms == nil {
+		perms = []auth.Permission{}
+	}
+	return meView{User: p.User, Permissions: perms, CSRFToken: p.CSRFToken}
 }
 
 func remoteIP(r *http.Request) string {
@@ -38,6 +47,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, secret, err := s.auth.Login(r.Context(), in.Login, in.Password, remoteIP(r), r.UserAgent())
+	if errors.Is(err, auth.ErrLockedOut) {
+		writeError(w, http.StatusTooManyRequests, "locked_out", err.Error())
+		return
+	}
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		s.log.Info("login refused", "login", in.Login, "remote", remoteIP(r))
 		writeError(w, http.StatusUnauthorized, "invalid_credentials", "invalid login or password")
@@ -52,7 +65,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Name: auth.CookieName, Value: secret, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.opts.SecureCookies || r.TLS != nil,
 	})
-	writeJSON(w, http.StatusOK, meView{User: p.User, CSRFToken: p.CSRFToken})
+	writeJSON(w, http.StatusOK, newMe(p))
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -68,8 +81,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	p := principal(r)
-	writeJSON(w, http.StatusOK, meView{User: p.User, CSRFToken: p.CSRFToken})
+	writeJSON(w, http.StatusOK, newMe(principal(r)))
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -97,8 +109,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, badField("login", "%v", err))
 		return
 	}
-	if in.Role != auth.RoleAdmin && in.Role != auth.RoleViewer {
-		s.writeErr(w, badField("role", "must be admin or viewer"))
+	if _, err := s.st.GetRole(r.Context(), in.Role); err != nil {
+		s.writeErr(w, badField("role", "no role %q (see /api/v1/roles)", in.Role))
 		return
 	}
 	hash, err := s.auth.HashPassword(in.Password)

@@ -63,6 +63,10 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	}
 	a := &App{cfg: cfg, env: env, log: log, st: st, notice: notice, reload: make(chan struct{}, 1)}
 	a.auth = auth.NewService(st, auth.Options{SessionTTL: cfg.HTTP.SessionTTL.D()})
+	if err := a.auth.EnsureRoles(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	generated, err := a.auth.EnsureAdmin(ctx, cfg.AdminPassword)
 	if err != nil {
 		st.Close()
@@ -290,6 +294,11 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if n, err := a.st.DeleteAuditBefore(ctx, time.Now().Add(-a.cfg.Audit.Retention.D())); err != nil {
+				a.log.Warn("pruning the audit trail", "err", err)
+			} else if n > 0 {
+				a.log.Debug("old audit entries deleted", "count", n)
+			}
 			if n, err := a.st.DeleteExpiredSessions(ctx, time.Now().UTC()); err != nil {
 				a.log.Warn("deleting expired sessions", "err", err)
 			} else if n > 0 {

@@ -39,12 +39,18 @@ type Store interface {
 	CreateToken(ctx context.Context, t *Token) error
 	GetTokenByHash(ctx context.Context, hash string) (Token, error)
 	TouchToken(ctx context.Context, id int64, used time.Time) error
+
+	ListRoles(ctx context.Context) ([]Role, error)
+	GetRole(ctx context.Context, name string) (Role, error)
+	PutRole(ctx context.Context, r Role) error
+	AddAudit(ctx context.Context, e *AuditEntry) error
 }
 
 // Errors callers map to HTTP answers.
 var (
 	ErrInvalidCredentials = errors.New("invalid login or password")
 	ErrUnauthenticated    = errors.New("authentication required")
+	ErrLockedOut          = errors.New("too many failed sign-ins; try again later or ask an administrator")
 )
 
 // CookieName is the console session cookie.
@@ -57,6 +63,8 @@ const TokenPrefix = "vig_"
 // Principal is who a request acts as.
 type Principal struct {
 	User User
+	// Role is the user's role with its permissions.
+	Role Role
 	// Via is "session", "token" or "basic".
 	Via       string
 	SessionID int64
@@ -64,8 +72,8 @@ type Principal struct {
 	CSRFToken string
 }
 
-// CanWrite reports whether the principal may change things.
-func (p Principal) CanWrite() bool { return p.User.Role == RoleAdmin }
+// Can reports whether the principal holds a permission.
+func (p Principal) Can(perm Permission) bool { return p.Role.Has(perm) }
 
 // Options configure a Service.
 type Options struct {
@@ -82,6 +90,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	basic map[[32]byte]basicEntry // verified Basic credentials, briefly
+	roles map[string]Role         // cache of the roles table
+
+	limits *limiter
 }
 
 type basicEntry struct {
@@ -105,7 +116,7 @@ func NewService(st Store, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{st: st, opts: opts, basic: map[[32]byte]basicEntry{}}
+	return &Service{st: st, opts: opts, basic: map[[32]byte]basicEntry{}, limits: newLimiter()}
 }
 
 // HashPassword hashes a password with bcrypt.
@@ -188,11 +199,26 @@ func (s *Service) checkPassword(ctx context.Context, login, password string) (Us
 // Login checks credentials and opens a console session. The returned secret
 // goes into the cookie; only its hash is stored.
 func (s *Service) Login(ctx context.Context, login, password, remote, userAgent string) (Principal, string, error) {
+	now := s.opts.Now()
+	if s.limits.locked(now, loginKey(login), addrKey(remote)) {
+		s.Audit(ctx, AuditEntry{Login: login, Action: "login", RemoteAddr: remote, Outcome: "locked"})
+		return Principal{}, "", ErrLockedOut
+	}
 	u, err := s.checkPassword(ctx, login, password)
+	if err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			s.limits.fail(now, login, remote)
+			s.Audit(ctx, AuditEntry{Login: login, Action: "login", RemoteAddr: remote, Outcome: "failed"})
+		}
+		return Principal{}, "", err
+	}
+	s.limits.succeed(login)
+	role, err := s.role(ctx, u.Role)
 	if err != nil {
 		return Principal{}, "", err
 	}
-	now := s.opts.Now().UTC()
+	s.Audit(ctx, AuditEntry{Login: u.Login, Role: u.Role, Action: "login", RemoteAddr: remote, Outcome: "ok"})
+	now = now.UTC()
 	secret := RandomSecret(32)
 	sess := Session{
 		UserID: u.ID, TokenHash: HashSecret(secret), CSRFToken: RandomSecret(24),
@@ -202,7 +228,7 @@ func (s *Service) Login(ctx context.Context, login, password, remote, userAgent 
 	if err := s.st.CreateSession(ctx, &sess); err != nil {
 		return Principal{}, "", fmt.Errorf("creating the session: %w", err)
 	}
-	return Principal{User: u, Via: "session", SessionID: sess.ID, CSRFToken: sess.CSRFToken}, secret, nil
+	return Principal{User: u, Role: role, Via: "session", SessionID: sess.ID, CSRFToken: sess.CSRFToken}, secret, nil
 }
 
 // Logout ends a session.
@@ -269,7 +295,7 @@ func (s *Service) fromSession(ctx context.Context, secret string) (Principal, er
 	if now.Sub(sess.LastSeen) > time.Minute {
 		s.st.TouchSession(ctx, sess.ID, now, now.Add(s.opts.SessionTTL))
 	}
-	return Principal{User: u, Via: "session", SessionID: sess.ID, CSRFToken: sess.CSRFToken}, nil
+	return s.withRole(ctx, Principal{User: u, Via: "session", SessionID: sess.ID, CSRFToken: sess.CSRFToken})
 }
 
 func (s *Service) fromToken(ctx context.Context, secret string) (Principal, error) {
@@ -291,7 +317,7 @@ func (s *Service) fromToken(ctx context.Context, secret string) (Principal, erro
 	if t.LastUsed == nil || now.Sub(*t.LastUsed) > time.Minute {
 		s.st.TouchToken(ctx, t.ID, now)
 	}
-	return Principal{User: u, Via: "token", TokenID: t.ID}, nil
+	return s.withRole(ctx, Principal{User: u, Via: "token", TokenID: t.ID})
 }
 
 // fromBasic checks Basic credentials. bcrypt is deliberately slow, so a
@@ -306,11 +332,17 @@ func (s *Service) fromBasic(ctx context.Context, login, pw string) (Principal, e
 	if ok && now.Before(e.expires) {
 		u, err := s.st.GetUser(ctx, e.userID)
 		if err == nil && !u.Disabled && u.Login == login {
-			return Principal{User: u, Via: "basic"}, nil
+			return s.withRole(ctx, Principal{User: u, Via: "basic"})
 		}
+	}
+	if s.limits.locked(now, loginKey(login)) {
+		return Principal{}, ErrLockedOut
 	}
 	u, err := s.checkPassword(ctx, login, pw)
 	if err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			s.limits.fail(now, login, "")
+		}
 		return Principal{}, ErrUnauthenticated
 	}
 	s.mu.Lock()
@@ -319,7 +351,7 @@ func (s *Service) fromBasic(ctx context.Context, login, pw string) (Principal, e
 	}
 	s.basic[k] = basicEntry{userID: u.ID, expires: now.Add(time.Minute)}
 	s.mu.Unlock()
-	return Principal{User: u, Via: "basic"}, nil
+	return s.withRole(ctx, Principal{User: u, Via: "basic"})
 }
 
 // ForgetBasic drops remembered Basic credentials (after a password change).
@@ -359,3 +391,81 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// EnsureRoles creates the default roles that do not exist yet; roles an
+// administrator adjusted are left as they are.
+func (s *Service) EnsureRoles(ctx context.Context) error {
+	have, err := s.st.ListRoles(ctx)
+	if err != nil {
+		return fmt.Errorf("listing roles: %w", err)
+	}
+	names := map[string]bool{}
+	for _, r := range have {
+		names[r.Name] = true
+	}
+	for _, r := range DefaultRoles() {
+		if !names[r.Name] {
+			if err := s.st.PutRole(ctx, r); err != nil {
+				return fmt.Errorf("creating role %q: %w", r.Name, err)
+			}
+		}
+	}
+	s.ForgetRoles()
+	return nil
+}
+
+// ForgetRoles drops the role cache (after a role changed).
+func (s *Service) ForgetRoles() {
+	s.mu.Lock()
+	s.roles = nil
+	s.mu.Unlock()
+}
+
+// role returns a role from the cache, loading the table when needed. An
+// unknown role grants nothing.
+func (s *Service) role(ctx context.Context, name string) (Role, error) {
+	s.mu.Lock()
+	cached := s.roles
+	s.mu.Unlock()
+	if cached == nil {
+		all, err := s.st.ListRoles(ctx)
+		if err != nil {
+			return Role{}, fmt.Errorf("loading roles: %w", err)
+		}
+		cached = make(map[string]Role, len(all))
+		for _, r := range all {
+			cached[r.Name] = r
+		}
+		s.mu.Lock()
+		s.roles = cached
+		s.mu.Unlock()
+	}
+	if r, ok := cached[name]; ok {
+		return r, nil
+	}
+	return Role{Name: name}, nil
+}
+
+func (s *Service) withRole(ctx context.Context, p Principal) (Principal, error) {
+	r, err := s.role(ctx, p.User.Role)
+	if err != nil {
+		return Principal{}, err
+	}
+	p.Role = r
+	return p, nil
+}
+
+// Audit records an entry; a failure to record is not the caller's
+// failure, so it is only counted out by the store's own error.
+func (s *Service) Audit(ctx context.Context, e AuditEntry) {
+	if e.At.IsZero() {
+		e.At = s.opts.Now().UTC()
+	}
+	s.st.AddAudit(context.WithoutCancel(ctx), &e)
+}
+
+// Lockouts lists the logins and addresses locked out now.
+func (s *Service) Lockouts() []Lockout { return s.limits.list(s.opts.Now()) }
+
+// LiftLockout ends a lock-out ("login:NAME" or "addr:ADDRESS").
+func (s *Service) LiftLockout(key string) bool { return s.limits.lift(key) }

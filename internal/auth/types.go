@@ -44,3 +44,18 @@ type Token struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 	LastUsed  *time.Time `json:"last_used"`
 }
+
+// AuditEntry records one sign-in attempt or one write through the API.
+type AuditEntry struct {
+	ID         int64     `json:"id"`
+	At         time.Time `json:"at"`
+	Login      string    `json:"user"`
+	Role       string    `json:"role"`
+	Action     string    `json:"action"`
+	Object     string    `json:"object"`
+	RemoteAddr string    `json:"remote_addr"`
+	// Outcome is "ok", "denied", "failed" or an HTTP status.
+	Outcome string `json:"outcome"`
+	// Detail is JSON: the request body of a write, secrets removed.
+	Detail string `json:"detail,omitempty"`
+}

@@ -35,6 +35,7 @@ type Config struct {
 	Storage       Storage   `yaml:"storage"`
 	Scheduler     Scheduler `yaml:"scheduler"`
 	Log           Log       `yaml:"log"`
+	Audit         Audit     `yaml:"audit"`
 	// InventoryDir is a directory of YAML files, each with hostgroups and
 	// hosts, read beside the inventory section and watched for changes.
 	InventoryDir string    `yaml:"inventory_dir"`
@@ -83,6 +84,12 @@ type Scheduler struct {
 	// results: flapping starts at or above high and stops below low.
 	FlapLowThreshold  float64 `yaml:"flap_low_threshold"`
 	FlapHighThreshold float64 `yaml:"flap_high_threshold"`
+}
+
+// Audit configures the trail of sign-ins and writes.
+type Audit struct {
+	// Retention is how long entries are kept.
+	Retention Duration `yaml:"retention"`
 }
 
 // Log configures logging.
@@ -158,6 +165,7 @@ func Default() *Config {
 			FlapHighThreshold: 20,
 		},
 		Log:   Log{Level: "info", Format: "text"},
+		Audit: Audit{Retention: Duration(90 * 24 * time.Hour)},
 		lines: map[string]int{},
 	}
 }
@@ -526,6 +534,9 @@ func (c *Config) validate() error {
 	}
 	if s.FlapLowThreshold <= 0 || s.FlapHighThreshold > 100 || s.FlapLowThreshold >= s.FlapHighThreshold {
 		return c.errAt("scheduler.flap_high_threshold", "flap thresholds need 0 < low < high <= 100")
+	}
+	if c.Audit.Retention.D() < time.Hour {
+		return c.errAt("audit.retention", "must be at least 1h")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -134,11 +134,23 @@ type Users interface {
 	ListTokens(ctx context.Context, userID int64) ([]auth.Token, error)
 }
 
+// Access stores roles and the audit trail.
+type Access interface {
+	ListRoles(ctx context.Context) ([]auth.Role, error)
+	GetRole(ctx context.Context, name string) (auth.Role, error)
+	PutRole(ctx context.Context, r auth.Role) error
+	DeleteRole(ctx context.Context, name string) error
+	AddAudit(ctx context.Context, e *auth.AuditEntry) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]auth.AuditEntry, error)
+	DeleteAuditBefore(ctx context.Context, t time.Time) (int, error)
+}
+
 // Store is everything vigie keeps in its relational database.
 type Store interface {
 	Inventory
 	States
 	Users
+	Access
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

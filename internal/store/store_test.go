@@ -94,6 +94,65 @@ var suite = []struct {
 	{"status and history", testStatus},
 	{"deletes cascade", testCascade},
 	{"users sessions tokens", testUsers},
+	{"roles and audit", testRolesAudit},
+}
+
+func testRolesAudit(t *testing.T, st Store) {
+	r := auth.Role{Name: "noc", Permissions: []auth.Permission{auth.PermHostsRead, auth.PermAlarmsAck}}
+	if err := st.PutRole(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	r.Permissions = append(r.Permissions, auth.PermHostsWrite)
+	r.Builtin = true
+	if err := st.PutRole(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetRole(ctx, "noc")
+	if err != nil || len(got.Permissions) != 3 || !got.Builtin || !got.Has(auth.PermHostsWrite) {
+		t.Fatalf("role: %+v %v", got, err)
+	}
+	if _, err := st.GetRole(ctx, "none"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing role: %v", err)
+	}
+	if l, _ := st.ListRoles(ctx); len(l) != 1 {
+		t.Fatalf("roles: %+v", l)
+	}
+	if err := st.DeleteRole(ctx, "noc"); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	for i, e := range []auth.AuditEntry{
+		{At: t0, Login: "ann", Action: "login", Outcome: "ok"},
+		{At: t0.Add(time.Hour), Login: "bob", Action: "POST /api/v1/hosts", Object: "/api/v1/hosts", Outcome: "201", Detail: `{"name":"x"}`},
+		{At: t0.Add(2 * time.Hour), Login: "ann", Action: "POST /api/v1/services", Outcome: "400"},
+	} {
+		if err := st.AddAudit(ctx, &e); err != nil || e.ID == 0 {
+			t.Fatalf("audit %d: %v", i, err)
+		}
+	}
+	list := func(f AuditFilter) []auth.AuditEntry {
+		t.Helper()
+		l, err := st.ListAudit(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := list(AuditFilter{Login: "ann"}); len(l) != 2 || l[0].Action != "POST /api/v1/services" {
+		t.Fatalf("by user, newest first: %+v", l)
+	}
+	if l := list(AuditFilter{Action: "POST "}); len(l) != 2 {
+		t.Fatalf("by action prefix: %+v", l)
+	}
+	if l := list(AuditFilter{Since: t0.Add(30 * time.Minute)}); len(l) != 2 || l[1].Detail != `{"name":"x"}` {
+		t.Fatalf("since: %+v", l)
+	}
+	if l := list(AuditFilter{Limit: 1}); len(l) != 1 || len(list(AuditFilter{Before: l[0].ID})) != 2 {
+		t.Fatalf("cursor paging")
+	}
+	if n, err := st.DeleteAuditBefore(ctx, t0.Add(90*time.Minute)); err != nil || n != 2 {
+		t.Fatalf("retention: %d %v", n, err)
+	}
 }
 
 func testHostGroups(t *testing.T, st Store) {

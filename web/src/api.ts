@@ -61,7 +61,11 @@ export type Overview = {
   host_problems: Host[]
 }
 
-export type User = { id: number; login: string; role: string }
+export type User = { id: number; login: string; role: string; permissions: string[] }
+
+export function can(u: User, perm: string): boolean {
+  return u.permissions.includes(perm)
+}
 
 export class APIError extends Error {
   constructor(public status: number, public code: string, message: string, public field?: string) {

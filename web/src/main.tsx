@@ -27,10 +27,10 @@ function App() {
   const [user, setUser] = useState<User | null | undefined>(undefined)
 
   useEffect(() => {
-    api<{ user: User; csrf_token: string }>('GET', '/me').then(
+    api<{ user: User; permissions: string[]; csrf_token: string }>('GET', '/me').then(
       (me) => {
         setCSRF(me.csrf_token)
-        setUser(me.user)
+        setUser({ ...me.user, permissions: me.permissions })
       },
       () => setUser(null),
     )

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks'
-import { api, Change, Host, Overview, Service, User } from './api'
+import { api, can, Change, Host, Overview, Service, User } from './api'
 import { StateChart } from './chart'
 import { ConfirmDelete, HostForm, ServiceForm } from './forms'
 import { Badge, Empty, ErrorNote, fmtAgo, fmtTime, Link, navigate, useData } from './ui'
@@ -132,7 +132,7 @@ export function HostsPage(props: { user: User }) {
     <div>
       <div class="page-head">
         <h1>Hosts</h1>
-        {props.user.role === 'admin' ? (
+        {can(props.user, 'hosts.write') ? (
           <button class="primary" onClick={() => setAdding(true)} data-testid="add-host">
             + Add host
           </button>
@@ -260,7 +260,7 @@ export function HostPage(props: { id: string; user: User }) {
   const svcs = useData(() => api<{ items: Service[] }>('GET', `/hosts/${props.id}/services?limit=1000`), [props.id])
   const [dialog, setDialog] = useState<'' | 'edit' | 'delete' | 'add'>('')
   const h = host.data
-  const admin = props.user.role === 'admin'
+  const admin = can(props.user, 'hosts.write')
   const managed = h?.source === 'config'
   if (host.error) return <ErrorNote error={host.error} />
   if (!h) return <div class="loading">Loading…</div>
@@ -273,17 +273,23 @@ export function HostPage(props: { id: string; user: User }) {
         <h1>
           {h.name} <Badge state={h.state} soft={h.state_type === 'SOFT'} />
         </h1>
-        {admin && !managed ? (
+        {!managed ? (
           <div class="buttons">
-            <button class="primary" onClick={() => setDialog('add')} data-testid="add-service">
-              + Add service
-            </button>
-            <button onClick={() => setDialog('edit')} data-testid="edit-host">
-              Edit
-            </button>
-            <button class="danger" onClick={() => setDialog('delete')} data-testid="delete-host">
-              Delete
-            </button>
+            {can(props.user, 'services.write') ? (
+              <button class="primary" onClick={() => setDialog('add')} data-testid="add-service">
+                + Add service
+              </button>
+            ) : null}
+            {admin ? (
+              <>
+                <button onClick={() => setDialog('edit')} data-testid="edit-host">
+                  Edit
+                </button>
+                <button class="danger" onClick={() => setDialog('delete')} data-testid="delete-host">
+                  Delete
+                </button>
+              </>
+            ) : null}
           </div>
         ) : null}
       </div>
@@ -346,7 +352,8 @@ export function ServicePage(props: { id: string; user: User }) {
   const [dialog, setDialog] = useState<'' | 'edit' | 'delete'>('')
   if (svc.error) return <ErrorNote error={svc.error} />
   if (!s) return <div class="loading">Loading…</div>
-  const admin = props.user.role === 'admin'
+  const admin = can(props.user, 'services.write')
+  const runChecks = can(props.user, 'checks.run')
   const managed = s.source === 'config'
   return (
     <div>
@@ -358,7 +365,7 @@ export function ServicePage(props: { id: string; user: User }) {
           {s.name} <Badge state={s.state} unreachable={s.unreachable} flapping={s.flapping} soft={s.state_type === 'SOFT'} />
         </h1>
         <div class="buttons">
-          {admin ? (
+          {runChecks ? (
             <button onClick={() => api('POST', `/services/${s.id}/check`).then(() => svc.reload())} data-testid="check-now">
               Check now
             </button>
@@ -509,8 +516,8 @@ export function LoginPage(props: { onLogin: (u: User, csrf: string) => void }) {
     setBusy(true)
     setError('')
     try {
-      const me = await api<{ user: User; csrf_token: string }>('POST', '/login', { login, password })
-      props.onLogin(me.user, me.csrf_token)
+      const me = await api<{ user: User; permissions: string[]; csrf_token: string }>('POST', '/login', { login, password })
+      props.onLogin({ ...me.user, permissions: me.permissions }, me.csrf_token)
     } catch (err) {
       setError((err as Error).message)
     } finally {
