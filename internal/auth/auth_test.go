@@ -186,3 +186,45 @@ func mustToken(t *testing.T, st store.Store, userID int64, name string) int64 {
 	t.Fatalf("token %q not found", name)
 	return 0
 }
+
+func TestLockoutWindow(t *testing.T) {
+	s, _, c := newService(t)
+	s.EnsureRoles(ctx)
+	s.EnsureAdmin(ctx, "admin-password")
+	// Four failures spread over more than the window never lock.
+	for i := 0; i < 8; i++ {
+		s.Login(ctx, "admin", "bad", "10.0.0.1", "")
+		c.t = c.t.Add(5 * time.Minute)
+	}
+	if _, _, err := s.Login(ctx, "admin", "admin-password", "10.0.0.1", ""); err != nil {
+		t.Fatalf("slow failures locked the login: %v", err)
+	}
+	for i := 0; i < auth.MaxFailuresPerLogin; i++ {
+		s.Login(ctx, "admin", "bad", "10.0.0.2", "")
+	}
+	if _, _, err := s.Login(ctx, "admin", "admin-password", "10.0.0.3", ""); !errors.Is(err, auth.ErrLockedOut) {
+		t.Fatalf("5 quick failures: %v", err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.SetBasicAuth("admin", "admin-password")
+	if _, err := s.Authenticate(r); err == nil {
+		t.Fatal("Basic credentials bypass the lock-out")
+	}
+	c.t = c.t.Add(auth.LockoutDuration + time.Second)
+	if _, _, err := s.Login(ctx, "admin", "admin-password", "10.0.0.3", ""); err != nil {
+		t.Fatalf("lock-out did not expire: %v", err)
+	}
+	// A spray over many logins from one address locks the address.
+	for i := 0; i < auth.MaxFailuresPerAddress; i++ {
+		s.Login(ctx, "user"+time.Duration(i).String(), "bad", "10.9.9.9", "")
+	}
+	if _, _, err := s.Login(ctx, "admin", "admin-password", "10.9.9.9", ""); !errors.Is(err, auth.ErrLockedOut) {
+		t.Fatalf("address spray: %v", err)
+	}
+	if len(s.Lockouts()) == 0 || !s.LiftLockout("addr:10.9.9.9") {
+		t.Fatal("lock-out not listed or not lifted")
+	}
+	if _, _, err := s.Login(ctx, "admin", "admin-password", "10.9.9.9", ""); err != nil {
+		t.Fatalf("after the lift: %v", err)
+	}
+}
