@@ -135,11 +135,16 @@ var schemas = obj{
 	"Login": object([]string{"login", "password"}, obj{"login": str(""), "password": str("")}),
 	"User": object(nil, obj{
 		"id": integer(""), "login": str(""), "role": str("admin, operator, manager, on-call, viewer or a custom role"), "disabled": boolean(""),
+		"teams": strList(""), "domains": strList(""), "activation_url": str("Only when created without a password"),
 		"created_at": dateTime(""), "updated_at": dateTime(""),
 	}),
-	"UserInput": object([]string{"login", "password", "role"}, obj{
-		"login": str(""), "password": str("At least 8 characters"), "role": str("A role name"),
+	"UserInput": object([]string{"login", "role"}, obj{
+		"login": str(""), "password": str("At least 8 characters; without one the answer carries an activation_url"),
+		"role": str("A role name"), "teams": strList(""), "domains": strList("Domains a manager or on-call user sees; empty is all"),
+		"disabled": boolean(""),
 	}),
+	"Activation":     object([]string{"token", "password"}, obj{"token": str("From the activation link"), "password": str("")}),
+	"PasswordChange": object([]string{"current_password", "new_password"}, obj{"current_password": str(""), "new_password": str("")}),
 	"Me": object(nil, obj{"user": ref("User"), "permissions": strList("What the user's role allows"),
 		"csrf_token": str("Send as X-CSRF-Token on writes made with the session cookie")}),
 	"Role":      object(nil, obj{"name": str(""), "permissions": strList("Permission names"), "builtin": boolean("One of the five default roles")}),

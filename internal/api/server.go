@@ -130,6 +130,11 @@ func init() {
 
 		{method: "GET", pattern: "/api/v1/users", handler: (*Server).listUsers, perm: auth.PermUsersManage, summary: "List users (admin)", out: "[]User"},
 		{method: "POST", pattern: "/api/v1/users", handler: (*Server).createUser, perm: auth.PermUsersManage, summary: "Create a user (admin)", in: "UserInput", out: "User"},
+		{method: "GET", pattern: "/api/v1/users/{id}", handler: (*Server).getUser, perm: auth.PermUsersManage, summary: "Get a user by id or login", out: "User"},
+		{method: "PATCH", pattern: "/api/v1/users/{id}", handler: (*Server).updateUser, perm: auth.PermUsersManage, summary: "Change a user's role, teams, domains, password or disable them", in: "UserInput", out: "User"},
+		{method: "DELETE", pattern: "/api/v1/users/{id}", handler: (*Server).deleteUser, perm: auth.PermUsersManage, summary: "Delete a user"},
+		{method: "POST", pattern: "/api/v1/activate", handler: (*Server).activate, public: true, summary: "Choose a password with an activation link's token", in: "Activation"},
+		{method: "POST", pattern: "/api/v1/me/password", handler: (*Server).changePassword, self: true, summary: "Change your own password; your other sessions end", in: "PasswordChange"},
 		{method: "GET", pattern: "/api/v1/tokens", handler: (*Server).listTokens, self: true, summary: "List your API tokens", out: "[]Token"},
 		{method: "POST", pattern: "/api/v1/tokens", handler: (*Server).createToken, self: true, summary: "Create an API token; the secret is shown once", in: "TokenInput", out: "Token"},
 		{method: "DELETE", pattern: "/api/v1/tokens/{id}", handler: (*Server).deleteToken, self: true, summary: "Revoke one of your API tokens"},

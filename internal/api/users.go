@@ -96,21 +96,163 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list{Items: users})
 }
 
+// userInput is a user as an administrator writes it; absent fields keep
+// their value on update.
+type userInput struct {
+	Login    *string   `json:"login"`
+	Password *string   `json:"password"`
+	Role     *string   `json:"role"`
+	Teams    *[]string `json:"teams"`
+	Domains  *[]string `json:"domains"`
+	Disabled *bool     `json:"disabled"`
+}
+
+func (s *Server) applyUser(r *http.Request, in userInput, u *auth.User) error {
+	setIf(&u.Login, in.Login)
+	setIf(&u.Role, in.Role)
+	setIf(&u.Teams, in.Teams)
+	setIf(&u.Domains, in.Domains)
+	setIf(&u.Disabled, in.Disabled)
+	if err := inventory.ValidName(u.Login); err != nil {
+		return badField("login", "%v", err)
+	}
+	if _, err := s.st.GetRole(r.Context(), u.Role); err != nil {
+		return badField("role", "no role %q (see /api/v1/roles)", u.Role)
+	}
+	for i, l := range [][]string{u.Teams, u.Domains} {
+		field := [...]string{"teams", "domains"}[i]
+		for _, v := range l {
+			if err := inventory.ValidName(v); err != nil {
+				return badField(field, "%q: %v", v, err)
+			}
+		}
+	}
+	if in.Password != nil {
+		hash, err := s.auth.HashPassword(*in.Password)
+		if err != nil {
+			return badField("password", "%v", err)
+		}
+		u.PasswordHash, u.ActivationHash, u.ActivationExpires = hash, "", time.Time{}
+	}
+	return nil
+}
+
+type userView struct {
+	auth.User
+	// ActivationURL is shown once, when a user is created without a
+	// password: the person opens it and chooses one.
+	ActivationURL string `json:"activation_url,omitempty"`
+}
+
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	var in userInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	u := auth.User{}
+	if in.Role == nil {
+		s.writeErr(w, badField("role", "is required"))
+		return
+	}
+	if err := s.applyUser(r, in, &u); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	var link string
+	if in.Password == nil {
+		// No password: the user gets an activation link, valid 7 days,
+		// and cannot sign in before using it.
+		secret := auth.RandomSecret(24)
+		u.ActivationHash, u.ActivationExpires = auth.HashSecret(secret), time.Now().Add(7*24*time.Hour).UTC()
+		u.PasswordHash = "!" // matches no bcrypt hash
+		link = "/activate?token=" + secret
+	}
+	if err := s.st.CreateUser(r.Context(), &u); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, userView{User: u, ActivationURL: link})
+}
+
+func (s *Server) lookupUser(r *http.Request) (auth.User, error) {
+	ref := r.PathValue("id")
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		if u, err := s.st.GetUser(r.Context(), id); err == nil {
+			return u, nil
+		}
+	}
+	return s.st.GetUserByLogin(r.Context(), ref)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	u, err := s.lookupUser(r)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
+	u, err := s.lookupUser(r)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	var in userInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if u.ID == principal(r).User.ID && ((in.Disabled != nil && *in.Disabled) || (in.Role != nil && *in.Role != u.Role)) {
+		s.writeErr(w, badField("disabled", "you cannot disable yourself or change your own role"))
+		return
+	}
+	if err := s.applyUser(r, in, &u); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if err := s.st.UpdateUser(r.Context(), &u); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if u.Disabled || in.Password != nil {
+		// A disabled user or a reset password ends every session.
+		s.st.DeleteUserSessions(r.Context(), u.ID)
+		s.auth.ForgetBasic()
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+	u, err := s.lookupUser(r)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if u.ID == principal(r).User.ID {
+		s.writeErr(w, badField("id", "you cannot delete yourself"))
+		return
+	}
+	if err := s.st.DeleteUser(r.Context(), u.ID); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	s.auth.ForgetBasic()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// activate sets the password of a user created with an activation link.
+func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Login    string `json:"login"`
+		Token    string `json:"token"`
 		Password string `json:"password"`
-		Role     string `json:"role"`
 	}
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	if err := inventory.ValidName(in.Login); err != nil {
-		s.writeErr(w, badField("login", "%v", err))
-		return
-	}
-	if _, err := s.st.GetRole(r.Context(), in.Role); err != nil {
-		s.writeErr(w, badField("role", "no role %q (see /api/v1/roles)", in.Role))
+	u, err := s.st.GetUserByActivation(r.Context(), auth.HashSecret(in.Token))
+	if err != nil || time.Now().After(u.ActivationExpires) {
+		writeError(w, http.StatusNotFound, "invalid_activation", "this activation link is unknown, used or expired; ask an administrator for a new one")
 		return
 	}
 	hash, err := s.auth.HashPassword(in.Password)
@@ -118,12 +260,53 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, badField("password", "%v", err))
 		return
 	}
-	u := auth.User{Login: in.Login, PasswordHash: hash, Role: in.Role}
-	if err := s.st.CreateUser(r.Context(), &u); err != nil {
+	u.PasswordHash, u.ActivationHash, u.ActivationExpires = hash, "", time.Time{}
+	if err := s.st.UpdateUser(r.Context(), &u); err != nil {
 		s.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, u)
+	s.auth.Audit(r.Context(), auth.AuditEntry{Login: u.Login, Role: u.Role, Action: "activate", RemoteAddr: remoteIP(r), Outcome: "ok"})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// changePassword lets a user change their own password; their other
+// sessions end.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	p := principal(r)
+	u, err := s.st.GetUser(r.Context(), p.User.ID)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if !s.auth.CheckPassword(u, in.Current) {
+		writeFieldError(w, http.StatusForbidden, "invalid_credentials", "current_password", "the current password is wrong")
+		return
+	}
+	hash, err := s.auth.HashPassword(in.New)
+	if err != nil {
+		s.writeErr(w, badField("new_password", "%v", err))
+		return
+	}
+	u.PasswordHash = hash
+	if err := s.st.UpdateUser(r.Context(), &u); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	sessions, _ := s.st.ListSessions(r.Context(), u.ID)
+	for _, se := range sessions {
+		if se.ID != p.SessionID {
+			s.st.DeleteSession(r.Context(), se.ID)
+		}
+	}
+	s.auth.ForgetBasic()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 type tokenView struct {

@@ -196,6 +196,11 @@ func (s *Service) checkPassword(ctx context.Context, login, password string) (Us
 	return u, nil
 }
 
+// CheckPassword reports whether pw is u's password.
+func (s *Service) CheckPassword(u User, pw string) bool {
+	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pw)) == nil
+}
+
 // Login checks credentials and opens a console session. The returned secret
 // goes into the cookie; only its hash is stored.
 func (s *Service) Login(ctx context.Context, login, password, remote, userAgent string) (Principal, string, error) {

@@ -15,7 +15,15 @@ type User struct {
 	Login        string    `json:"login"`
 	PasswordHash string    `json:"-"`
 	Role         string    `json:"role"`
-	Disabled     bool      `json:"disabled"`
+	Teams        []string  `json:"teams"`
+	// Domains limit what a manager or on-call user sees (network, system,
+	// database…); empty means every domain.
+	Domains  []string `json:"domains"`
+	Disabled bool     `json:"disabled"`
+	// ActivationHash is set while the user has not chosen a password yet:
+	// the hash of the secret in the activation link.
+	ActivationHash    string    `json:"-"`
+	ActivationExpires time.Time `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }

@@ -117,6 +117,7 @@ type Users interface {
 	DeleteUser(ctx context.Context, id int64) error
 	GetUser(ctx context.Context, id int64) (auth.User, error)
 	GetUserByLogin(ctx context.Context, login string) (auth.User, error)
+	GetUserByActivation(ctx context.Context, hash string) (auth.User, error)
 	ListUsers(ctx context.Context) ([]auth.User, error)
 
 	CreateSession(ctx context.Context, s *auth.Session) error

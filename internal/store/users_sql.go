@@ -3,26 +3,46 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/vigie-monitoring/vigie/internal/auth"
 )
 
-const userCols = "id, login, password_hash, role, disabled, created_at, updated_at"
+const userCols = "id, login, password_hash, role, disabled, created_at, updated_at, teams_json, domains_json, activation_hash, activation_expires"
 
 func scanUser(row interface{ Scan(...any) error }) (auth.User, error) {
 	var u auth.User
-	var dis, c, up int64
-	err := row.Scan(&u.ID, &u.Login, &u.PasswordHash, &u.Role, &dis, &c, &up)
-	u.Disabled, u.CreatedAt, u.UpdatedAt = dis != 0, fromMS(c), fromMS(up)
-	return u, err
+	var dis, c, up, ae int64
+	var teams, domains string
+	err := row.Scan(&u.ID, &u.Login, &u.PasswordHash, &u.Role, &dis, &c, &up, &teams, &domains, &u.ActivationHash, &ae)
+	if err != nil {
+		return u, err
+	}
+	u.Disabled, u.CreatedAt, u.UpdatedAt, u.ActivationExpires = dis != 0, fromMS(c), fromMS(up), fromMS(ae)
+	if err := json.Unmarshal([]byte(teams), &u.Teams); err != nil {
+		return u, fmt.Errorf("decoding teams of user %d: %w", u.ID, err)
+	}
+	if err := json.Unmarshal([]byte(domains), &u.Domains); err != nil {
+		return u, fmt.Errorf("decoding domains of user %d: %w", u.ID, err)
+	}
+	return u, nil
+}
+
+func jsonList(l []string) string {
+	if l == nil {
+		l = []string{}
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
 }
 
 func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	t := now()
-	id, err := d.insert(ctx, "INSERT INTO users (login, password_hash, role, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-		u.Login, u.PasswordHash, u.Role, b2i(u.Disabled), ms(t), ms(t))
+	id, err := d.insert(ctx, "INSERT INTO users (login, password_hash, role, disabled, created_at, updated_at, teams_json, domains_json, "+
+		"activation_hash, activation_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		u.Login, u.PasswordHash, u.Role, b2i(u.Disabled), ms(t), ms(t), jsonList(u.Teams), jsonList(u.Domains), u.ActivationHash, ms(u.ActivationExpires))
 	if err != nil {
 		return d.conflict(err, fmt.Sprintf("user %q", u.Login))
 	}
@@ -32,8 +52,9 @@ func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
 
 func (d *DB) UpdateUser(ctx context.Context, u *auth.User) error {
 	t := now()
-	err := d.execOne(ctx, fmt.Sprintf("user %d", u.ID), "UPDATE users SET login = ?, password_hash = ?, role = ?, disabled = ?, updated_at = ? WHERE id = ?",
-		u.Login, u.PasswordHash, u.Role, b2i(u.Disabled), ms(t), u.ID)
+	err := d.execOne(ctx, fmt.Sprintf("user %d", u.ID), "UPDATE users SET login = ?, password_hash = ?, role = ?, disabled = ?, updated_at = ?, "+
+		"teams_json = ?, domains_json = ?, activation_hash = ?, activation_expires = ? WHERE id = ?",
+		u.Login, u.PasswordHash, u.Role, b2i(u.Disabled), ms(t), jsonList(u.Teams), jsonList(u.Domains), u.ActivationHash, ms(u.ActivationExpires), u.ID)
 	if err != nil {
 		return d.conflict(err, fmt.Sprintf("user %q", u.Login))
 	}
@@ -48,6 +69,15 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 func (d *DB) GetUser(ctx context.Context, id int64) (auth.User, error) {
 	u, err := scanUser(d.db.QueryRowContext(ctx, d.q("SELECT "+userCols+" FROM users WHERE id = ?"), id))
 	return u, notFound(err, fmt.Sprintf("user %d", id))
+}
+
+// GetUserByActivation finds the user an activation link belongs to.
+func (d *DB) GetUserByActivation(ctx context.Context, hash string) (auth.User, error) {
+	if hash == "" {
+		return auth.User{}, fmt.Errorf("activation: %w", ErrNotFound)
+	}
+	u, err := scanUser(d.db.QueryRowContext(ctx, d.q("SELECT "+userCols+" FROM users WHERE activation_hash = ?"), hash))
+	return u, notFound(err, "activation")
 }
 
 func (d *DB) GetUserByLogin(ctx context.Context, login string) (auth.User, error) {

@@ -1,7 +1,7 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { api, liveConnected, onLive, setCSRF, startLive, stopLive, User } from './api'
-import { HostPage, HostsPage, LoginPage, OverviewPage, ServicePage, ServicesPage } from './pages'
+import { ActivatePage, HostPage, HostsPage, LoginPage, OverviewPage, ServicePage, ServicesPage } from './pages'
 import { Link, navigate, usePath } from './ui'
 import './style.css'
 
@@ -46,6 +46,7 @@ function App() {
     if (user) startLive()
   }, [user])
 
+  if (path === '/activate') return <ActivatePage />
   if (user === undefined) return <div class="loading">Loading…</div>
   if (user === null) {
     return (

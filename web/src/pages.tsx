@@ -550,3 +550,61 @@ export function LoginPage(props: { onLogin: (u: User, csrf: string) => void }) {
     </div>
   )
 }
+
+export function ActivatePage() {
+  const token = new URLSearchParams(location.search).get('token') ?? ''
+  const [password, setPassword] = useState('')
+  const [again, setAgain] = useState('')
+  const [error, setError] = useState('')
+  const [done, setDone] = useState(false)
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    if (password !== again) {
+      setError('The two passwords differ.')
+      return
+    }
+    try {
+      await api('POST', '/activate', { token, password })
+      setDone(true)
+    } catch (err) {
+      setError((err as Error).message)
+    }
+  }
+  return (
+    <div class="login">
+      <form onSubmit={submit} class="form card" data-testid="activate-form">
+        <div class="brand big">
+          <span class="logo" /> vigie
+        </div>
+        {done ? (
+          <>
+            <p>Your password is set.</p>
+            <button type="button" class="primary" onClick={() => (location.href = '/')}>
+              Sign in
+            </button>
+          </>
+        ) : (
+          <>
+            <p class="muted">Choose your password (at least 8 characters).</p>
+            <label>
+              Password
+              <input name="password" type="password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} required autoComplete="new-password" />
+            </label>
+            <label>
+              Again
+              <input name="again" type="password" value={again} onInput={(e) => setAgain((e.target as HTMLInputElement).value)} required autoComplete="new-password" />
+            </label>
+            {error ? (
+              <div class="error" role="alert">
+                {error}
+              </div>
+            ) : null}
+            <button type="submit" class="primary">
+              Set password
+            </button>
+          </>
+        )}
+      </form>
+    </div>
+  )
+}
