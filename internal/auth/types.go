@@ -11,11 +11,11 @@ const (
 
 // User is a person who signs in.
 type User struct {
-	ID           int64     `json:"id"`
-	Login        string    `json:"login"`
-	PasswordHash string    `json:"-"`
-	Role         string    `json:"role"`
-	Teams        []string  `json:"teams"`
+	ID           int64    `json:"id"`
+	Login        string   `json:"login"`
+	PasswordHash string   `json:"-"`
+	Role         string   `json:"role"`
+	Teams        []string `json:"teams"`
 	// Domains limit what a manager or on-call user sees (network, system,
 	// database…); empty means every domain.
 	Domains  []string `json:"domains"`
@@ -24,8 +24,8 @@ type User struct {
 	// the hash of the secret in the activation link.
 	ActivationHash    string    `json:"-"`
 	ActivationExpires time.Time `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // Session is a console sign-in; only the hash of its secret is stored.
