@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -180,7 +181,17 @@ func validateSchedule(iv, retry inventory.Duration, max int, timeout *inventory.
 }
 
 // lookupHost finds a host by id or name.
+// lookupHost finds a host by id or name; a host outside the caller's
+// domains is not found, so its existence is not revealed either.
 func (s *Server) lookupHost(ctx context.Context, ref string) (inventory.Host, error) {
+	h, err := s.findHost(ctx, ref)
+	if err == nil && !inScope(scopeOf(ctx), h.Domain) {
+		return inventory.Host{}, fmt.Errorf("host %q: %w", ref, store.ErrNotFound)
+	}
+	return h, err
+}
+
+func (s *Server) findHost(ctx context.Context, ref string) (inventory.Host, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		h, err := s.st.GetHost(ctx, id)
 		if err == nil {
@@ -197,7 +208,7 @@ func (s *Server) listHosts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := store.HostFilter{Search: q.Get("search"), Group: q.Get("group"), Domain: q.Get("domain"), Name: q.Get("name"), Page: p}
+	f := store.HostFilter{Search: q.Get("search"), Group: q.Get("group"), Domain: q.Get("domain"), Name: q.Get("name"), Domains: scopeOf(r.Context()), Page: p}
 	if v := q.Get("state"); v != "" {
 		n, ok := state.ParseStateName(state.KindHost, v)
 		if !ok {

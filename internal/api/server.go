@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -231,6 +232,21 @@ func (w *statusWriter) Flush() {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type ctxKey struct{}
+
+// scopeOf returns the domains the caller may see, or nil for all: a user
+// with domains (a manager, an on-call engineer) sees only their hosts and
+// services, in lists, by id and in the live stream.
+func scopeOf(ctx context.Context) []string {
+	p, _ := ctx.Value(ctxKey{}).(auth.Principal)
+	if len(p.User.Domains) == 0 {
+		return nil
+	}
+	return p.User.Domains
+}
+
+func inScope(scope []string, domain string) bool {
+	return scope == nil || slices.Contains(scope, domain)
+}
 
 // principal returns who the request acts as.
 func principal(r *http.Request) auth.Principal {

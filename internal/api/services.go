@@ -103,6 +103,7 @@ func (s *Server) serveServiceList(w http.ResponseWriter, r *http.Request, f stor
 		return
 	}
 	f.Page = p
+	f.Domains = scopeOf(r.Context())
 	q := r.URL.Query()
 	f.Kind = q.Get("kind")
 	f.Name = q.Get("name")
@@ -133,7 +134,16 @@ func (s *Server) lookupService(ctx context.Context, ref string) (inventory.Servi
 	if err != nil {
 		return inventory.Service{}, fmt.Errorf("service %q: %w", ref, store.ErrNotFound)
 	}
-	return s.st.GetService(ctx, id)
+	svc, err := s.st.GetService(ctx, id)
+	if err != nil {
+		return svc, err
+	}
+	if scope := scopeOf(ctx); scope != nil {
+		if h, err := s.st.GetHost(ctx, svc.HostID); err != nil || !inScope(scope, h.Domain) {
+			return inventory.Service{}, fmt.Errorf("service %q: %w", ref, store.ErrNotFound)
+		}
+	}
+	return svc, nil
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
@@ -283,7 +293,27 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		Problems:     []serviceView{},
 		HostProblems: []hostView{},
 	}
+	scope := scopeOf(ctx)
+	var visible map[string]map[int64]bool // kind -> ids, for a scoped user
+	if scope != nil {
+		var err error
+		if visible, err = s.visibleObjects(ctx, scope); err != nil {
+			s.writeErr(w, err)
+			return
+		}
+	}
 	for _, kind := range []string{state.KindHost, state.KindService} {
+		if visible != nil {
+			m := ov.Services
+			if kind == state.KindHost {
+				m = ov.Hosts
+			}
+			for id := range visible[kind] {
+				st, _ := s.mon.Status(kind, id)
+				m[state.StateName(kind, st)]++
+			}
+			continue
+		}
 		counts, err := s.st.CountStates(ctx, kind)
 		if err != nil {
 			s.writeErr(w, err)
@@ -299,7 +329,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	var hostProblems []state.Status
 	for _, st := range s.mon.Snapshot(state.KindHost) {
-		if st.Checked && st.State != state.HostUp {
+		if st.Checked && st.State != state.HostUp && (visible == nil || visible[state.KindHost][st.ObjectID]) {
 			hostProblems = append(hostProblems, st)
 		}
 	}
@@ -311,7 +341,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	var problems []state.Status
 	for _, st := range s.mon.Snapshot(state.KindService) {
-		if st.Checked && st.State != int(checks.OK) {
+		if st.Checked && st.State != int(checks.OK) && (visible == nil || visible[state.KindService][st.ObjectID]) {
 			problems = append(problems, st)
 		}
 	}
@@ -332,4 +362,27 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, ov)
+}
+
+// visibleObjects lists the enabled hosts and services of the given domains.
+func (s *Server) visibleObjects(ctx context.Context, scope []string) (map[string]map[int64]bool, error) {
+	out := map[string]map[int64]bool{state.KindHost: {}, state.KindService: {}}
+	hosts, err := store.AllHosts(ctx, s.st, store.HostFilter{Domains: scope})
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hosts {
+		if h.Enabled {
+			out[state.KindHost][h.ID] = true
+		}
+	}
+	on := true
+	svcs, err := store.AllServices(ctx, s.st, store.ServiceFilter{Domains: scope, Enabled: &on})
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range svcs {
+		out[state.KindService][svc.ID] = true
+	}
+	return out, nil
 }

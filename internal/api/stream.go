@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,7 +21,11 @@ type Hub struct {
 	in chan hubEvent
 
 	mu   sync.Mutex
-	subs map[chan []byte]struct{}
+	subs map[chan []byte][]string // subscriber -> its domains (nil: all)
+
+	// domainOf tells the domain of a host or service, so that events reach
+	// only the users allowed to see them.
+	domainOf func(kind string, id int64) (string, bool)
 
 	dropped prometheus.Counter
 	clients prometheus.Gauge
@@ -28,14 +33,20 @@ type Hub struct {
 
 type hubEvent struct {
 	name string
+	kind string
+	id   int64
 	data any
 }
+
+// SetDomainOf installs the lookup of an object's domain; call it before
+// serving.
+func (h *Hub) SetDomainOf(f func(kind string, id int64) (string, bool)) { h.domainOf = f }
 
 // NewHub starts a hub; its metrics are registered with reg when not nil.
 func NewHub(reg prometheus.Registerer) *Hub {
 	h := &Hub{
 		in:   make(chan hubEvent, 8192),
-		subs: map[chan []byte]struct{}{},
+		subs: map[chan []byte][]string{},
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vigie_stream_events_dropped_total", Help: "Live events dropped because the hub or a client was behind.",
 		}),
@@ -57,8 +68,15 @@ func (h *Hub) loop() {
 			continue
 		}
 		msg := []byte(fmt.Sprintf("event: %s\ndata: %s\n\n", ev.name, b))
+		domain, known := "", false
+		if h.domainOf != nil {
+			domain, known = h.domainOf(ev.kind, ev.id)
+		}
 		h.mu.Lock()
-		for c := range h.subs {
+		for c, scope := range h.subs {
+			if scope != nil && (!known || !slices.Contains(scope, domain)) {
+				continue
+			}
 			select {
 			case c <- msg:
 			default:
@@ -69,9 +87,9 @@ func (h *Hub) loop() {
 	}
 }
 
-func (h *Hub) publish(name string, data any) {
+func (h *Hub) publish(name, kind string, id int64, data any) {
 	select {
-	case h.in <- hubEvent{name, data}:
+	case h.in <- hubEvent{name, kind, id, data}:
 	default:
 		h.dropped.Inc()
 	}
@@ -90,7 +108,7 @@ type statusEvent struct {
 
 // Status publishes a check result.
 func (h *Hub) Status(ev state.Event) {
-	h.publish("status", statusEvent{
+	h.publish("status", ev.Kind, ev.ID, statusEvent{
 		Kind: ev.Kind, ID: ev.ID, State: state.StateName(ev.Kind, ev.Status),
 		StateType: ev.Status.StateType, Output: ev.Status.Output,
 		LastCheck: timePtr(ev.Status.LastCheck), Changed: ev.Outcome.Changed,
@@ -99,13 +117,13 @@ func (h *Hub) Status(ev state.Event) {
 
 // Inventory publishes an inventory change.
 func (h *Hub) Inventory(kind string, id int64, op string) {
-	h.publish("inventory", map[string]any{"kind": kind, "id": id, "op": op})
+	h.publish("inventory", kind, id, map[string]any{"kind": kind, "id": id, "op": op})
 }
 
-func (h *Hub) subscribe() chan []byte {
+func (h *Hub) subscribe(scope []string) chan []byte {
 	c := make(chan []byte, 256)
 	h.mu.Lock()
-	h.subs[c] = struct{}{}
+	h.subs[c] = scope
 	h.mu.Unlock()
 	h.clients.Inc()
 	return c
@@ -124,7 +142,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	c := s.opts.Hub.subscribe()
+	c := s.opts.Hub.subscribe(scopeOf(r.Context()))
 	defer s.opts.Hub.unsubscribe(c)
 	fmt.Fprint(w, "retry: 3000\n: connected\n\n")
 	rc.Flush()

@@ -87,7 +87,8 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 		Metrics:     state.NewMetrics(reg),
 		Thresholds:  state.Thresholds{Low: cfg.Scheduler.FlapLowThreshold, High: cfg.Scheduler.FlapHighThreshold},
 	})
-	a.mon = &monitor{Engine: a.engine, sched: cfg.Scheduler}
+	a.mon = newMonitor(a.engine, cfg.Scheduler)
+	a.hub.SetDomainOf(a.mon.DomainOf)
 	a.sync = &syncer{st: st, mon: a.mon, sched: cfg.Scheduler, hub: a.hub}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "vigie_scheduled_checks", Help: "Hosts and services scheduled.",

@@ -1,11 +1,15 @@
 package app
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigie-monitoring/vigie/internal/api"
 	"github.com/vigie-monitoring/vigie/internal/auth"
@@ -228,5 +232,98 @@ func TestUserManagement(t *testing.T) {
 	}
 	if code := ts.admin("GET", "/api/v1/users/nina", nil, nil); code != 404 {
 		t.Fatalf("deleted user: %d", code)
+	}
+}
+
+// TestDomainScope: a manager of domain network does not see a database
+// host in lists, by id, in the overview or in the event stream.
+func TestDomainScope(t *testing.T) {
+	ts := startServer(t, t.TempDir(), "")
+	ts.admin("POST", "/api/v1/users", map[string]any{"login": "max", "password": "manager-pw-1", "role": "manager", "domains": []string{"network"}}, nil)
+	ln := listen(t)
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	// The manager's stream is open before anything happens.
+	req, _ := http.NewRequest("GET", ts.base+"/api/v1/stream", nil)
+	req.SetBasicAuth("max", "manager-pw-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if l := sc.Text(); strings.HasPrefix(l, "data: ") {
+				events <- l
+			}
+		}
+		close(events)
+	}()
+
+	ids := map[string]int64{}
+	for _, h := range []struct{ name, domain string }{{"router", "network"}, {"db1", "database"}} {
+		var hv struct{ ID int64 }
+		ts.admin("POST", "/api/v1/hosts", map[string]any{"name": h.name, "domain": h.domain, "check": map[string]any{"kind": "none"}}, &hv)
+		var sv struct{ ID int64 }
+		ts.admin("POST", "/api/v1/services", map[string]any{"host": h.name, "name": "port", "check": map[string]any{"kind": "tcp", "address": "127.0.0.1", "port": port}, "interval": "1s"}, &sv)
+		ids[h.name], ids[h.name+"/svc"] = hv.ID, sv.ID
+	}
+	var hosts struct {
+		Items []struct{ Name string } `json:"items"`
+	}
+	ts.call("GET", "/api/v1/hosts", "max", "manager-pw-1", nil, &hosts)
+	if len(hosts.Items) != 1 || hosts.Items[0].Name != "router" {
+		t.Fatalf("manager's host list: %+v", hosts)
+	}
+	var svcs struct {
+		Items []struct {
+			HostName string `json:"host_name"`
+		} `json:"items"`
+	}
+	ts.call("GET", "/api/v1/services", "max", "manager-pw-1", nil, &svcs)
+	if len(svcs.Items) != 1 || svcs.Items[0].HostName != "router" {
+		t.Fatalf("manager's service list: %+v", svcs)
+	}
+	for _, p := range []string{"/api/v1/hosts/db1", fmt.Sprintf("/api/v1/hosts/%d", ids["db1"]), fmt.Sprintf("/api/v1/services/%d", ids["db1/svc"]), "/api/v1/hosts/db1/services"} {
+		if code := ts.call("GET", p, "max", "manager-pw-1", nil, nil); code != 404 {
+			t.Errorf("GET %s as the manager: %d, want 404", p, code)
+		}
+	}
+	if code := ts.call("POST", "/api/v1/services", "max", "manager-pw-1", map[string]any{"host": "db1", "name": "x", "check": map[string]any{"kind": "tcp", "port": 1}}, nil); code != 400 {
+		t.Errorf("adding a service to a host out of scope: %d", code)
+	}
+	var ov struct {
+		Services map[string]int `json:"services"`
+	}
+	waitFor(t, "the manager's overview to count only the router's service", func() bool {
+		ts.call("GET", "/api/v1/overview", "max", "manager-pw-1", nil, &ov)
+		return ov.Services["OK"] == 1 && ov.Services["PENDING"] == 0
+	})
+	// The stream carries the router's events and never db1's.
+	sawRouter := false
+	deadline := time.After(4 * time.Second)
+	for done := false; !done; {
+		select {
+		case e := <-events:
+			if strings.Contains(e, fmt.Sprintf(`"id":%d,`, ids["db1"])) && strings.Contains(e, `"kind":"host"`) ||
+				strings.Contains(e, fmt.Sprintf(`"id":%d,`, ids["db1/svc"])) && strings.Contains(e, `"kind":"service"`) {
+				t.Fatalf("the manager's stream carried a database event: %s", e)
+			}
+			if strings.Contains(e, fmt.Sprintf(`"kind":"service","id":%d,`, ids["router/svc"])) {
+				sawRouter = true
+			}
+		case <-deadline:
+			done = true
+		}
+	}
+	if !sawRouter {
+		t.Fatal("the manager's stream did not carry the router's service")
+	}
+	// The admin, with no domains, sees both.
+	ts.admin("GET", "/api/v1/hosts", nil, &hosts)
+	if len(hosts.Items) != 2 {
+		t.Fatalf("admin's host list: %+v", hosts)
 	}
 }

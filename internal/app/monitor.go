@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/vigie-monitoring/vigie/internal/checks"
@@ -16,6 +17,42 @@ import (
 type monitor struct {
 	*state.Engine
 	sched config.Scheduler
+
+	// Domains of hosts and the host of each service, for the live
+	// stream's per-user filtering.
+	mu         sync.Mutex
+	hostDomain map[int64]string
+	svcHost    map[int64]int64
+}
+
+func newMonitor(e *state.Engine, sched config.Scheduler) *monitor {
+	return &monitor{Engine: e, sched: sched, hostDomain: map[int64]string{}, svcHost: map[int64]int64{}}
+}
+
+// DomainOf returns the domain of a host or service.
+func (m *monitor) DomainOf(kind string, id int64) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if kind == state.KindService {
+		hid, ok := m.svcHost[id]
+		if !ok {
+			return "", false
+		}
+		id = hid
+	} else if kind != state.KindHost {
+		return "", false
+	}
+	d, ok := m.hostDomain[id]
+	return d, ok
+}
+
+func (m *monitor) remember(h inventory.Host, svc int64) {
+	m.mu.Lock()
+	m.hostDomain[h.ID] = h.Domain
+	if svc != 0 {
+		m.svcHost[svc] = h.ID
+	}
+	m.mu.Unlock()
 }
 
 func (m *monitor) options(h inventory.Host, timeout time.Duration) checks.Options {
@@ -43,6 +80,7 @@ func hostSpec(h inventory.Host) checks.Spec {
 
 // HostChanged schedules (or unschedules) a host's own check.
 func (m *monitor) HostChanged(h inventory.Host, runNow bool) error {
+	m.remember(h, 0)
 	if !h.Enabled {
 		m.Remove(state.KindHost, h.ID)
 		return nil
@@ -72,10 +110,13 @@ func (m *monitor) HostRemoved(id int64, services []int64) {
 	for _, s := range services {
 		m.Remove(state.KindService, s)
 	}
+	// The domains stay known a moment longer, so that the deletion
+	// events still reach the right users; they are small.
 }
 
 // ServiceChanged schedules (or unschedules) a service.
 func (m *monitor) ServiceChanged(s inventory.Service, h inventory.Host, runNow bool) error {
+	m.remember(h, s.ID)
 	if !s.Enabled {
 		m.Remove(state.KindService, s.ID)
 		return nil

@@ -42,8 +42,11 @@ type HostFilter struct {
 	Search string // substring of name, address or notes (case-insensitive)
 	Group  string // member of this host group
 	Domain string
-	Source string
-	State  *int // current host state
+	// Domains, when not nil, keeps hosts of these domains only (a user's
+	// scope); an empty non-nil list matches nothing.
+	Domains []string
+	Source  string
+	State   *int // current host state
 	Page
 }
 
@@ -61,6 +64,8 @@ type ServiceFilter struct {
 	Source  string
 	Enabled *bool
 	State   *int // current service state
+	// Domains, when not nil, keeps services of hosts in these domains.
+	Domains []string
 	Page
 }
 

@@ -243,6 +243,10 @@ func (d *DB) ListHosts(ctx context.Context, f HostFilter) ([]inventory.Host, err
 	if f.Domain != "" {
 		where, args = append(where, "h.domain = ?"), append(args, f.Domain)
 	}
+	if f.Domains != nil {
+		w, a := inList("h.domain", f.Domains)
+		where, args = append(where, w), append(args, a...)
+	}
 	if f.Source != "" {
 		where, args = append(where, "h.source = ?"), append(args, f.Source)
 	}
@@ -386,6 +390,10 @@ func (d *DB) ListServices(ctx context.Context, f ServiceFilter) ([]inventory.Ser
 	if f.Enabled != nil {
 		where, args = append(where, "s.enabled = ?"), append(args, b2i(*f.Enabled))
 	}
+	if f.Domains != nil {
+		w, a := inList("h.domain", f.Domains)
+		where, args = append(where, w), append(args, a...)
+	}
 	if f.State != nil {
 		from += " LEFT JOIN status st ON st.kind = 'service' AND st.object_id = s.id"
 		w, a := stateWhere("st", f.State)
@@ -406,4 +414,16 @@ func (d *DB) ListServices(ctx context.Context, f ServiceFilter) ([]inventory.Ser
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// inList is "col IN (?, …)"; an empty list matches nothing.
+func inList(col string, vals []string) (string, []any) {
+	if len(vals) == 0 {
+		return "1 = 0", nil
+	}
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")", args
 }
