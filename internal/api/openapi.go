@@ -157,10 +157,11 @@ var schemas = obj{
 	}),
 	"Lockout": object(nil, obj{"key": str("login:NAME or addr:ADDRESS"), "until": dateTime("")}),
 	"Token": object(nil, obj{
-		"id": integer(""), "name": str(""), "token": str("The secret, in the creation answer only"),
+		"id": integer(""), "name": str(""), "token": str("The secret, in the creation answer only"), "permissions": strList(""),
 		"created_at": dateTime(""), "expires_at": dateTime(""), "last_used": dateTime(""),
 	}),
-	"TokenInput": object([]string{"name"}, obj{"name": str(""), "expires_in": str(`Lifetime ("720h"); none means no expiry`)}),
+	"TokenInput": object([]string{"name"}, obj{"name": str(""), "expires_in": str(`Lifetime ("720h"); none means no expiry`),
+		"permissions": strList("A subset of your permissions; none means all of them")}),
 	"Session": object(nil, obj{
 		"id": integer(""), "remote_addr": str(""), "user_agent": str(""), "current": boolean("This session"),
 		"created_at": dateTime(""), "last_seen": dateTime(""), "expires_at": dateTime(""),

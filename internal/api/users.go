@@ -328,8 +328,9 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Name      string              `json:"name"`
-		ExpiresIn *inventory.Duration `json:"expires_in"`
+		Name        string              `json:"name"`
+		ExpiresIn   *inventory.Duration `json:"expires_in"`
+		Permissions []auth.Permission   `json:"permissions"`
 	}
 	if !decodeBody(w, r, &in) {
 		return
@@ -346,7 +347,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	t, secret, err := s.auth.CreateToken(r.Context(), principal(r).User.ID, in.Name, ttl)
+	p := principal(r)
+	for _, perm := range in.Permissions {
+		if !p.Can(perm) {
+			s.writeErr(w, badField("permissions", "%q is not a permission you hold", perm))
+			return
+		}
+	}
+	t, secret, err := s.auth.CreateToken(r.Context(), p.User.ID, in.Name, ttl, in.Permissions)
 	if err != nil {
 		s.writeErr(w, err)
 		return

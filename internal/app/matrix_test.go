@@ -327,3 +327,39 @@ func TestDomainScope(t *testing.T) {
 		t.Fatalf("admin's host list: %+v", hosts)
 	}
 }
+
+func TestNarrowedToken(t *testing.T) {
+	ts := startServer(t, t.TempDir(), "")
+	var tok struct {
+		Token       string   `json:"token"`
+		Permissions []string `json:"permissions"`
+	}
+	if code := ts.admin("POST", "/api/v1/tokens", map[string]any{"name": "read-only", "permissions": []string{"hosts.read"}}, &tok); code != 201 || len(tok.Permissions) != 1 {
+		t.Fatalf("creating a narrowed token: %d %+v", code, tok)
+	}
+	call := func(method, path string, body string) int {
+		req, _ := http.NewRequest(method, ts.base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := call("GET", "/api/v1/hosts", ""); code != 200 {
+		t.Fatalf("token reading hosts: %d", code)
+	}
+	if code := call("POST", "/api/v1/hosts", `{"name":"x"}`); code != 403 {
+		t.Fatalf("read-only token writing: %d", code)
+	}
+	if code := call("GET", "/api/v1/services", ""); code != 403 {
+		t.Fatalf("token beyond its permissions: %d", code)
+	}
+	// Nobody hands out more than they hold.
+	ts.admin("POST", "/api/v1/users", map[string]any{"login": "vi", "password": "viewer-pw-9", "role": "viewer"}, nil)
+	var e apiErr
+	if code := ts.call("POST", "/api/v1/tokens", "vi", "viewer-pw-9", map[string]any{"name": "x", "permissions": []string{"hosts.write"}}, &e); code != 400 || e.Error.Field != "permissions" {
+		t.Fatalf("viewer minting hosts.write: %d %+v", code, e)
+	}
+}

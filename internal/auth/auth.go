@@ -243,10 +243,10 @@ func (s *Service) Logout(ctx context.Context, sessionID int64) error {
 
 // CreateToken makes a personal API token for a user; the secret is returned
 // once and only its hash is kept.
-func (s *Service) CreateToken(ctx context.Context, userID int64, name string, ttl time.Duration) (Token, string, error) {
+func (s *Service) CreateToken(ctx context.Context, userID int64, name string, ttl time.Duration, perms []Permission) (Token, string, error) {
 	now := s.opts.Now().UTC()
 	secret := TokenPrefix + RandomSecret(32)
-	t := Token{UserID: userID, Name: name, TokenHash: HashSecret(secret), CreatedAt: now}
+	t := Token{UserID: userID, Name: name, TokenHash: HashSecret(secret), CreatedAt: now, Permissions: perms}
 	if ttl > 0 {
 		exp := now.Add(ttl)
 		t.ExpiresAt = &exp
@@ -322,7 +322,20 @@ func (s *Service) fromToken(ctx context.Context, secret string) (Principal, erro
 	if t.LastUsed == nil || now.Sub(*t.LastUsed) > time.Minute {
 		s.st.TouchToken(ctx, t.ID, now)
 	}
-	return s.withRole(ctx, Principal{User: u, Via: "token", TokenID: t.ID})
+	p, err := s.withRole(ctx, Principal{User: u, Via: "token", TokenID: t.ID})
+	if err != nil || len(t.Permissions) == 0 {
+		return p, err
+	}
+	// A narrowed token holds what both it and the user's role allow now.
+	narrowed := p.Role
+	narrowed.Permissions = nil
+	for _, perm := range t.Permissions {
+		if p.Role.Has(perm) {
+			narrowed.Permissions = append(narrowed.Permissions, perm)
+		}
+	}
+	p.Role = narrowed
+	return p, nil
 }
 
 // fromBasic checks Basic credentials. bcrypt is deliberately slow, so a

@@ -123,7 +123,7 @@ func TestTokensAndBasic(t *testing.T) {
 	s, st, c := newService(t)
 	s.EnsureAdmin(ctx, "admin-password")
 	u, _ := st.GetUserByLogin(ctx, "admin")
-	tok, secret, err := s.CreateToken(ctx, u.ID, "ci", time.Hour)
+	tok, secret, err := s.CreateToken(ctx, u.ID, "ci", time.Hour, nil)
 	if err != nil || !strings.HasPrefix(secret, auth.TokenPrefix) || tok.TokenHash == secret {
 		t.Fatalf("token: %+v %v", tok, err)
 	}
@@ -143,7 +143,7 @@ func TestTokensAndBasic(t *testing.T) {
 	if err := bearer(secret); err == nil {
 		t.Fatal("expired token accepted")
 	}
-	_, forever, _ := s.CreateToken(ctx, u.ID, "forever", 0)
+	_, forever, _ := s.CreateToken(ctx, u.ID, "forever", 0, nil)
 	st.DeleteToken(ctx, mustToken(t, st, u.ID, "forever"))
 	if err := bearer(forever); err == nil {
 		t.Fatal("revoked token accepted")

@@ -44,13 +44,16 @@ type Session struct {
 // Token is a personal API token used as a bearer token; only its hash is
 // stored.
 type Token struct {
-	ID        int64      `json:"id"`
-	UserID    int64      `json:"user_id"`
-	Name      string     `json:"name"`
-	TokenHash string     `json:"-"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
-	LastUsed  *time.Time `json:"last_used"`
+	ID        int64  `json:"id"`
+	UserID    int64  `json:"user_id"`
+	Name      string `json:"name"`
+	TokenHash string `json:"-"`
+	// Permissions narrows the user's permissions for this token; empty
+	// means all of them.
+	Permissions []Permission `json:"permissions"`
+	CreatedAt   time.Time    `json:"created_at"`
+	ExpiresAt   *time.Time   `json:"expires_at"`
+	LastUsed    *time.Time   `json:"last_used"`
 }
 
 // AuditEntry records one sign-in attempt or one write through the API.

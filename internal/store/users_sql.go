@@ -166,20 +166,31 @@ func (d *DB) ListSessions(ctx context.Context, userID int64) ([]auth.Session, er
 	return out, rows.Err()
 }
 
-const tokenCols = "id, user_id, name, token_hash, created_at, expires_at, last_used"
+const tokenCols = "id, user_id, name, token_hash, created_at, expires_at, last_used, permissions_json"
 
 func scanToken(row interface{ Scan(...any) error }) (auth.Token, error) {
 	var t auth.Token
 	var c int64
 	var e, l sql.NullInt64
-	err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, &c, &e, &l)
+	var perms string
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, &c, &e, &l, &perms); err != nil {
+		return t, err
+	}
 	t.CreatedAt, t.ExpiresAt, t.LastUsed = fromMS(c), fromMSPtr(e), fromMSPtr(l)
-	return t, err
+	return t, json.Unmarshal([]byte(perms), &t.Permissions)
 }
 
 func (d *DB) CreateToken(ctx context.Context, t *auth.Token) error {
-	id, err := d.insert(ctx, "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at, last_used) VALUES (?, ?, ?, ?, ?, ?)",
-		t.UserID, t.Name, t.TokenHash, ms(t.CreatedAt), msPtr(t.ExpiresAt), msPtr(t.LastUsed))
+	perms := t.Permissions
+	if perms == nil {
+		perms = []auth.Permission{}
+	}
+	pj, err := json.Marshal(perms)
+	if err != nil {
+		return err
+	}
+	id, err := d.insert(ctx, "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at, last_used, permissions_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		t.UserID, t.Name, t.TokenHash, ms(t.CreatedAt), msPtr(t.ExpiresAt), msPtr(t.LastUsed), string(pj))
 	if err != nil {
 		return d.conflict(err, "token")
 	}
