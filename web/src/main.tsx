@@ -1,6 +1,7 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, liveConnected, onLive, setCSRF, startLive, stopLive, User } from './api'
+import { AccountPage, AuditPage, UsersPage } from './admin'
+import { api, can, liveConnected, onLive, setCSRF, startLive, stopLive, User } from './api'
 import { ActivatePage, HostPage, HostsPage, LoginPage, OverviewPage, ServicePage, ServicesPage } from './pages'
 import { Link, navigate, usePath } from './ui'
 import './style.css'
@@ -66,6 +67,9 @@ function App() {
   else if ((m = path.match(/^\/services\/(\d+)$/))) page = <ServicePage id={m[1]} user={user} />
   else if (path === '/hosts') page = <HostsPage user={user} />
   else if (path === '/services') page = <ServicesPage />
+  else if (path === '/users' && can(user, 'users.manage')) page = <UsersPage me={user} />
+  else if (path === '/audit' && can(user, 'audit.read')) page = <AuditPage />
+  else if (path === '/account') page = <AccountPage me={user} />
   else page = <OverviewPage />
 
   const nav = (href: string, label: string) => (
@@ -83,12 +87,14 @@ function App() {
           {nav('/', 'Overview')}
           {nav('/hosts', 'Hosts')}
           {nav('/services', 'Services')}
+          {can(user, 'users.manage') ? nav('/users', 'Users') : null}
+          {can(user, 'audit.read') ? nav('/audit', 'Audit') : null}
         </nav>
         <div class="spacer" />
         <LiveDot />
-        <span class="who" data-testid="who">
+        <Link href="/account" class="who" testid="who">
           {user.login} <span class="role">{user.role}</span>
-        </span>
+        </Link>
         <button
           class="ghost"
           onClick={async () => {
