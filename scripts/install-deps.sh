@@ -11,6 +11,8 @@ packages=(
   liburiparser1               # check_curl needs it without recommends
   chromium                    # headless browser for the console's e2e tests
   iproute2
+  slapd                       # a real LDAP directory for the sign-in tests
+  ldap-utils
   ca-certificates
 )
 # `install-deps.sh --bench` adds the peers the benchmarks run beside vigie.

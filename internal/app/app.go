@@ -62,7 +62,7 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}
 	a := &App{cfg: cfg, env: env, log: log, st: st, notice: notice, reload: make(chan struct{}, 1)}
-	a.auth = auth.NewService(st, auth.Options{SessionTTL: cfg.HTTP.SessionTTL.D()})
+	a.auth = auth.NewService(st, auth.Options{SessionTTL: cfg.HTTP.SessionTTL.D(), LDAP: ldapConfig(cfg.LDAP)})
 	if err := a.auth.EnsureRoles(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -307,4 +307,19 @@ func (a *App) housekeeping(ctx context.Context) {
 			}
 		}
 	}
+}
+
+func ldapConfig(c config.LDAP) *auth.LDAPConfig {
+	if c.URL == "" {
+		return nil
+	}
+	l := &auth.LDAPConfig{
+		URL: c.URL, StartTLS: c.StartTLS, SkipVerify: c.SkipVerify, BindDN: c.BindDN, BindPassword: c.BindPassword,
+		BaseDN: c.BaseDN, UserFilter: c.UserFilter, GroupBaseDN: c.GroupBaseDN, GroupFilter: c.GroupFilter,
+		GroupAttr: c.GroupAttr, DefaultRole: c.DefaultRole, Timeout: c.Timeout.D(),
+	}
+	for _, g := range c.GroupRoles {
+		l.GroupRoles = append(l.GroupRoles, auth.GroupRole{Group: g.Group, Role: g.Role})
+	}
+	return l
 }

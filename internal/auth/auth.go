@@ -78,6 +78,8 @@ func (p Principal) Can(perm Permission) bool { return p.Role.Has(perm) }
 // Options configure a Service.
 type Options struct {
 	SessionTTL time.Duration
+	// LDAP, when set, signs in directory users.
+	LDAP *LDAPConfig
 	// BcryptCost defaults to bcrypt.DefaultCost.
 	BcryptCost int
 	Now        func() time.Time
@@ -180,18 +182,53 @@ func isNotFound(err error) bool {
 	return errors.As(err, &nf) && nf.NotFound()
 }
 
-// checkPassword verifies a login and password.
+// checkPassword verifies a login and password: against the directory for
+// users it manages (or does not know yet, when one is configured), against
+// the local bcrypt hash otherwise.
 func (s *Service) checkPassword(ctx context.Context, login, password string) (User, error) {
 	u, err := s.st.GetUserByLogin(ctx, login)
-	if err != nil {
-		if !isNotFound(err) {
-			return User{}, err
-		}
+	found := err == nil
+	if err != nil && !isNotFound(err) {
+		return User{}, err
+	}
+	if s.opts.LDAP != nil && (!found || u.PasswordHash == ldapManaged) {
+		return s.checkDirectory(ctx, u, found, login, password)
+	}
+	if !found {
 		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return User{}, ErrInvalidCredentials
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil || u.Disabled {
 		return User{}, ErrInvalidCredentials
+	}
+	return u, nil
+}
+
+// checkDirectory signs a user in through LDAP and keeps their local record
+// (created on first sign-in) in step with the role their groups give.
+func (s *Service) checkDirectory(ctx context.Context, u User, found bool, login, password string) (User, error) {
+	role, err := s.opts.LDAP.login(login, password)
+	if errors.Is(err, errNoLDAPRole) {
+		return User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if !found {
+		u = User{Login: login, Role: role, PasswordHash: ldapManaged}
+		if err := s.st.CreateUser(ctx, &u); err != nil {
+			return User{}, fmt.Errorf("recording directory user %q: %w", login, err)
+		}
+		return u, nil
+	}
+	if u.Disabled {
+		return User{}, ErrInvalidCredentials
+	}
+	if u.Role != role {
+		u.Role = role
+		if err := s.st.UpdateUser(ctx, &u); err != nil {
+			return User{}, err
+		}
 	}
 	return u, nil
 }

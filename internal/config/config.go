@@ -36,6 +36,7 @@ type Config struct {
 	Scheduler     Scheduler `yaml:"scheduler"`
 	Log           Log       `yaml:"log"`
 	Audit         Audit     `yaml:"audit"`
+	LDAP          LDAP      `yaml:"ldap"`
 	// InventoryDir is a directory of YAML files, each with hostgroups and
 	// hosts, read beside the inventory section and watched for changes.
 	InventoryDir string    `yaml:"inventory_dir"`
@@ -90,6 +91,29 @@ type Scheduler struct {
 type Audit struct {
 	// Retention is how long entries are kept.
 	Retention Duration `yaml:"retention"`
+}
+
+// LDAP configures directory sign-in (off while url is empty).
+type LDAP struct {
+	URL          string      `yaml:"url"`
+	StartTLS     bool        `yaml:"start_tls"`
+	SkipVerify   bool        `yaml:"skip_verify"`
+	BindDN       string      `yaml:"bind_dn"`
+	BindPassword string      `yaml:"bind_password"`
+	BaseDN       string      `yaml:"base_dn"`
+	UserFilter   string      `yaml:"user_filter"`
+	GroupBaseDN  string      `yaml:"group_base_dn"`
+	GroupFilter  string      `yaml:"group_filter"`
+	GroupAttr    string      `yaml:"group_attr"`
+	GroupRoles   []GroupRole `yaml:"group_roles"`
+	DefaultRole  string      `yaml:"default_role"`
+	Timeout      Duration    `yaml:"timeout"`
+}
+
+// GroupRole maps a directory group to a role.
+type GroupRole struct {
+	Group string `yaml:"group"`
+	Role  string `yaml:"role"`
 }
 
 // Log configures logging.
@@ -166,6 +190,7 @@ func Default() *Config {
 		},
 		Log:   Log{Level: "info", Format: "text"},
 		Audit: Audit{Retention: Duration(90 * 24 * time.Hour)},
+		LDAP:  LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
 		lines: map[string]int{},
 	}
 }
@@ -469,6 +494,9 @@ func setScalar(v reflect.Value, s string) error {
 		}
 		v.SetInt(n)
 	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("cannot be set from the environment (a list of mappings)")
+		}
 		var parts []string
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -537,6 +565,25 @@ func (c *Config) validate() error {
 	}
 	if c.Audit.Retention.D() < time.Hour {
 		return c.errAt("audit.retention", "must be at least 1h")
+	}
+	if c.LDAP.URL != "" {
+		if !strings.HasPrefix(c.LDAP.URL, "ldap://") && !strings.HasPrefix(c.LDAP.URL, "ldaps://") {
+			return c.errAt("ldap.url", "must start with ldap:// or ldaps://")
+		}
+		if c.LDAP.BaseDN == "" {
+			return c.errAt("ldap.base_dn", "is required with ldap.url")
+		}
+		if strings.Count(c.LDAP.UserFilter, "%s") != 1 {
+			return c.errAt("ldap.user_filter", "must contain %%s once, e.g. (uid=%%s)")
+		}
+		if c.LDAP.GroupFilter != "" && strings.Count(c.LDAP.GroupFilter, "%s") != 1 {
+			return c.errAt("ldap.group_filter", "must contain %%s once, e.g. (member=%%s)")
+		}
+		for i, g := range c.LDAP.GroupRoles {
+			if g.Group == "" || g.Role == "" {
+				return c.errAt(fmt.Sprintf("ldap.group_roles[%d]", i), "needs group and role")
+			}
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
