@@ -15,17 +15,28 @@ import (
 // maxAuditDetail bounds what an audit entry keeps of a request body.
 const maxAuditDetail = 8 << 10
 
-// audit records a write: who, what, on which path, with what outcome, and
-// the request body with every secret replaced.
-func (s *Server) audit(r *http.Request, p auth.Principal, rt route, status int, body []byte) {
+// audit records a write: who, what, on which path, with what outcome, the
+// request, and the object before and after, every secret replaced.
+func (s *Server) audit(r *http.Request, p auth.Principal, rt route, status int, body, before, after []byte) {
+	detail := map[string]json.RawMessage{}
+	for k, v := range map[string][]byte{"request": body, "before": before, "after": after} {
+		if red := redact(v); red != "" {
+			detail[k] = json.RawMessage(red)
+		}
+	}
+	d := ""
+	if len(detail) > 0 {
+		b, _ := json.Marshal(detail)
+		d = string(b)
+	}
 	s.auth.Audit(r.Context(), auth.AuditEntry{
 		Login: p.User.Login, Role: p.User.Role, Action: r.Method + " " + rt.pattern, Object: r.URL.Path,
-		RemoteAddr: remoteIP(r), Outcome: strconv.Itoa(status), Detail: redact(body),
+		RemoteAddr: remoteIP(r), Outcome: strconv.Itoa(status), Detail: d,
 	})
 }
 
-// redact removes secrets (any field whose name says password, token or
-// secret) from a JSON body before it is kept.
+// redact removes secrets (any field whose name says password, token,
+// secret or activation) from a JSON body before it is kept.
 func redact(body []byte) string {
 	if len(body) == 0 {
 		return ""
@@ -40,7 +51,7 @@ func redact(body []byte) string {
 		case map[string]any:
 			for k, e := range t {
 				lk := strings.ToLower(k)
-				if strings.Contains(lk, "password") || strings.Contains(lk, "token") || strings.Contains(lk, "secret") {
+				if strings.Contains(lk, "password") || strings.Contains(lk, "token") || strings.Contains(lk, "secret") || strings.Contains(lk, "activation") {
 					t[k] = "(redacted)"
 				} else {
 					t[k] = walk(e)
@@ -55,7 +66,7 @@ func redact(body []byte) string {
 	}
 	b, _ := json.Marshal(walk(v))
 	if len(b) > maxAuditDetail {
-		return `"(body over 8 KiB, not kept)"`
+		return `"(over 8 KiB, not kept)"`
 	}
 	return string(b)
 }

@@ -275,7 +275,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			if !rt.self && !p.Can(rt.perm) {
 				writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("role %q lacks permission %s", p.User.Role, rt.perm))
 				if r.Method != http.MethodGet {
-					s.audit(r, p, rt, http.StatusForbidden, nil)
+					s.audit(r, p, rt, http.StatusForbidden, nil, nil, nil)
 				}
 				return
 			}
@@ -297,10 +297,77 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		rt.handler(s, sw, r)
-		s.audit(r, principal(r), rt, sw.status, body)
+		before := s.snapshot(r, rt)
+		tw := &teeWriter{statusWriter: statusWriter{ResponseWriter: w, status: http.StatusOK}}
+		rt.handler(s, tw, r)
+		var after []byte
+		if tw.status < 300 && !tw.over {
+			after = tw.buf.Bytes()
+		}
+		s.audit(r, principal(r), rt, tw.status, body, before, after)
 	})
+}
+
+// snapshot reads the object a PUT, PATCH or DELETE is about to change,
+// through the route that reads it, for the audit's "before".
+func (s *Server) snapshot(r *http.Request, rt route) []byte {
+	if r.Method == http.MethodPost || !strings.Contains(rt.pattern, "{id}") {
+		return nil
+	}
+	get, ok := readers[rt.pattern]
+	if !ok {
+		return nil
+	}
+	gr := r.Clone(r.Context())
+	gr.Method, gr.Body = http.MethodGet, http.NoBody
+	cw := &captureWriter{h: http.Header{}, status: http.StatusOK}
+	get(s, cw, gr)
+	if cw.status != http.StatusOK {
+		return nil
+	}
+	return cw.buf.Bytes()
+}
+
+// readers are the GET handlers by pattern, for snapshots.
+var readers = map[string]func(*Server, http.ResponseWriter, *http.Request){}
+
+func init() {
+	for _, rt := range routes {
+		if rt.method == http.MethodGet {
+			readers[rt.pattern] = rt.handler
+		}
+	}
+}
+
+// captureWriter keeps an internal answer.
+type captureWriter struct {
+	h      http.Header
+	status int
+	buf    bytes.Buffer
+}
+
+func (c *captureWriter) Header() http.Header         { return c.h }
+func (c *captureWriter) WriteHeader(code int)        { c.status = code }
+func (c *captureWriter) Write(b []byte) (int, error) { return c.buf.Write(b) }
+
+// teeWriter answers the client and keeps the first maxAuditDetail bytes of
+// the answer for the audit's "after".
+type teeWriter struct {
+	statusWriter
+	buf  bytes.Buffer
+	over bool
+}
+
+func (t *teeWriter) Write(b []byte) (int, error) {
+	if !t.over {
+		if t.buf.Len()+len(b) > maxAuditDetail {
+			t.over = true
+			t.buf.Reset()
+		} else {
+			t.buf.Write(b)
+		}
+	}
+	return t.statusWriter.Write(b)
 }
 
 func (s *Server) requireAuth(h http.Handler) http.Handler {

@@ -168,9 +168,37 @@ func TestRolesAuditAndLockout(t *testing.T) {
 			t.Errorf("audit lacks %q: %v", want, seen)
 		}
 	}
+	audit.Items = nil
 	ts.admin("GET", "/api/v1/audit?action=POST%20/api/v1/users", nil, &audit)
-	if len(audit.Items) != 2 || !strings.Contains(audit.Items[0].Detail, `"(redacted)"`) {
+	if len(audit.Items) != 2 || !strings.Contains(audit.Items[1].Detail, `"(redacted)"`) {
 		t.Fatalf("user creations in the audit: %+v", audit.Items)
+	}
+	// Before and after of an edit.
+	ts.admin("PATCH", "/api/v1/hosts/x", map[string]any{"address": "10.9.8.7"}, nil)
+	audit.Items = nil
+	ts.admin("GET", "/api/v1/audit?action=PATCH", nil, &audit)
+	if len(audit.Items) != 1 {
+		t.Fatalf("PATCH audit: %+v", audit.Items)
+	}
+	var d struct {
+		Request, Before, After struct {
+			Address string `json:"address"`
+		}
+	}
+	if err := json.Unmarshal([]byte(audit.Items[0].Detail), &d); err != nil || d.Before.Address != "" || d.After.Address != "10.9.8.7" || d.Request.Address != "10.9.8.7" {
+		t.Fatalf("before/after: %s (%v)", audit.Items[0].Detail, err)
+	}
+	ts.admin("DELETE", "/api/v1/hosts/x", nil, nil)
+	audit.Items = nil
+	ts.admin("GET", "/api/v1/audit?action=DELETE%20/api/v1/hosts", nil, &audit)
+	if len(audit.Items) != 1 || !strings.Contains(audit.Items[0].Detail, `"before":{`) || !strings.Contains(audit.Items[0].Detail, "10.9.8.7") {
+		t.Fatalf("DELETE audit keeps the deleted object: %+v", audit.Items)
+	}
+	ts.admin("POST", "/api/v1/users", map[string]any{"login": "act", "role": "viewer"}, nil)
+	audit.Items = nil
+	ts.admin("GET", "/api/v1/audit?action=POST%20/api/v1/users", nil, &audit)
+	if strings.Contains(audit.Items[0].Detail, "token=") {
+		t.Fatalf("an activation link reached the audit: %s", audit.Items[0].Detail)
 	}
 	if code := ts.call("GET", "/api/v1/audit", "vic", "viewer-pw-1", nil, nil); code != 403 {
 		t.Fatalf("viewer reading the audit: %d", code)

@@ -77,6 +77,7 @@ function UserForm(props: { user?: UserRow; roles: Role[]; onClose: () => void; o
 export function UsersPage(props: { me: User }) {
   const users = useData(() => api<{ items: UserRow[] }>('GET', '/users'), [])
   const roles = useData(() => api<{ items: Role[] }>('GET', '/roles'), [])
+  const locks = useData(() => api<{ items: { key: string; until: string }[] }>('GET', '/lockouts'), [])
   const [editing, setEditing] = useState<UserRow | null | undefined>(undefined)
   const [link, setLink] = useState('')
   const [error, setError] = useState('')
@@ -133,6 +134,24 @@ export function UsersPage(props: { me: User }) {
           </tbody>
         </table>
       </section>
+      {locks.data && locks.data.items.length > 0 ? (
+        <section class="card flush">
+          <h2 class="pad">Locked out after failed sign-ins</h2>
+          <table class="grid compact" data-testid="lockouts">
+            <tbody>
+              {locks.data.items.map((l) => (
+                <tr>
+                  <td class="mono">{l.key}</td>
+                  <td>until {fmtTime(l.until)}</td>
+                  <td class="buttons">
+                    <button onClick={() => act(() => api('DELETE', `/lockouts/${encodeURIComponent(l.key)}`)).then(locks.reload)}>Lift</button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
       <section class="card flush">
         <h2 class="pad">Roles</h2>
         <table class="grid compact">
