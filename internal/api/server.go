@@ -258,6 +258,8 @@ func principal(r *http.Request) auth.Principal {
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 		if !rt.public {
 			p, err := s.auth.Authenticate(r)
