@@ -56,11 +56,7 @@ function UserForm(props: { user?: UserRow; roles: Role[]; onClose: () => void; o
           {u ? 'New password' : 'Password'}
           <input name="password" type="password" value={v.password} onInput={set('password')} autoComplete="new-password" placeholder={u ? 'leave empty to keep' : 'leave empty to send an activation link'} />
         </label>
-        {err ? (
-          <div class="error" role="alert">
-            {err.message}
-          </div>
-        ) : null}
+        <ErrorNote error={err?.message} />
         <div class="actions">
           <button type="button" onClick={props.onClose}>
             Cancel
@@ -299,7 +295,7 @@ export function AccountPage(props: { me: User }) {
             New password
             <input type="password" value={pw.new_password} onInput={(e) => setPw({ ...pw, new_password: (e.target as HTMLInputElement).value })} required autoComplete="new-password" />
           </label>
-          {err ? <div class="error">{err}</div> : null}
+          <ErrorNote error={err} />
           {msg ? <div class="note">{msg}</div> : null}
           <div>
             <button type="submit" class="primary">

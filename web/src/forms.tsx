@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api, APIError, CheckSpec, Host, Service } from './api'
-import { Modal } from './ui'
+import { Modal, ErrorNote } from './ui'
 
 type Field = { key: string; label: string; type?: 'text' | 'number' | 'checkbox' | 'select'; options?: string[]; placeholder?: string; hint?: string }
 
@@ -136,11 +136,7 @@ export function HostForm(props: { host?: Host; onClose: () => void; onSaved: (h:
           Notes
           <textarea name="notes" value={v.notes} onInput={set('notes')} rows={2} />
         </label>
-        {err ? (
-          <div class="error" role="alert">
-            {err.message}
-          </div>
-        ) : null}
+        <ErrorNote error={err?.message} />
         <div class="actions">
           <button type="button" onClick={props.onClose}>
             Cancel
@@ -264,11 +260,7 @@ export function ServiceForm(props: { host: Host; service?: Service; onClose: () 
             {fieldError(err, 'timeout')}
           </label>
         </div>
-        {err ? (
-          <div class="error" role="alert">
-            {err.message}
-          </div>
-        ) : null}
+        <ErrorNote error={err?.message} />
         <div class="actions">
           <button type="button" onClick={props.onClose}>
             Cancel
@@ -287,7 +279,7 @@ export function ConfirmDelete(props: { what: string; onClose: () => void; onConf
   return (
     <Modal title={`Delete ${props.what}?`} onClose={props.onClose}>
       <p>This cannot be undone. Its state history is deleted with it.</p>
-      {err ? <div class="error">{err.message}</div> : null}
+      <ErrorNote error={err?.message} />
       <div class="actions">
         <button onClick={props.onClose}>Cancel</button>
         <button class="danger" disabled={busy} data-testid="confirm-delete" onClick={() => submit(props.onConfirm)}>

@@ -538,11 +538,7 @@ export function LoginPage(props: { onLogin: (u: User, csrf: string) => void }) {
           Password
           <input name="password" type="password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} required autoComplete="current-password" />
         </label>
-        {error ? (
-          <div class="error" role="alert">
-            {error}
-          </div>
-        ) : null}
+        <ErrorNote error={error} />
         <button type="submit" class="primary" disabled={busy}>
           Sign in
         </button>
@@ -594,11 +590,7 @@ export function ActivatePage() {
               Again
               <input name="again" type="password" value={again} onInput={(e) => setAgain((e.target as HTMLInputElement).value)} required autoComplete="new-password" />
             </label>
-            {error ? (
-              <div class="error" role="alert">
-                {error}
-              </div>
-            ) : null}
+            <ErrorNote error={error} />
             <button type="submit" class="primary">
               Set password
             </button>
