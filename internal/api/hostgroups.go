@@ -26,7 +26,7 @@ func (s *Server) hostGroupView(ctx context.Context, g inventory.HostGroup) (host
 }
 
 func (s *Server) countMembers(ctx context.Context, name string) (int, error) {
-	hosts, err := store.AllHosts(ctx, s.st, store.HostFilter{Group: name})
+	hosts, err := store.AllHosts(ctx, s.st, store.HostFilter{Group: name, Domains: scopeOf(ctx)})
 	return len(hosts), err
 }
 
