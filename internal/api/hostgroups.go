@@ -21,12 +21,14 @@ type hostGroupInput struct {
 }
 
 func (s *Server) hostGroupView(ctx context.Context, g inventory.HostGroup) (hostGroupView, error) {
-	n, err := s.countMembers(ctx, g.Name)
+	n, err := s.countMembers(ctx, g.Name, scopeOf(ctx))
 	return hostGroupView{HostGroup: g, Hosts: n}, err
 }
 
-func (s *Server) countMembers(ctx context.Context, name string) (int, error) {
-	hosts, err := store.AllHosts(ctx, s.st, store.HostFilter{Group: name, Domains: scopeOf(ctx)})
+// countMembers counts a group's hosts within scope (nil: all of them; the
+// checks before renaming or deleting a group always count them all).
+func (s *Server) countMembers(ctx context.Context, name string, scope []string) (int, error) {
+	hosts, err := store.AllHosts(ctx, s.st, store.HostFilter{Group: name, Domains: scope})
 	return len(hosts), err
 }
 
@@ -125,7 +127,7 @@ func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
 	if in.Name != nil && *in.Name != g.Name {
 		// Membership is by name on hosts: renaming a group with members
 		// would silently empty it.
-		if n, err := s.countMembers(ctx, g.Name); err != nil || n > 0 {
+		if n, err := s.countMembers(ctx, g.Name, nil); err != nil || n > 0 {
 			s.writeErr(w, fmt.Errorf("host group %q has %d hosts; move them first: %w", g.Name, n, store.ErrConflict))
 			return
 		}
@@ -157,7 +159,7 @@ func (s *Server) deleteHostGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	n, err := s.countMembers(ctx, g.Name)
+	n, err := s.countMembers(ctx, g.Name, nil)
 	if err != nil {
 		s.writeErr(w, err)
 		return
