@@ -55,6 +55,7 @@ type Options struct {
 	Auth          *auth.Service
 	Monitor       Monitor
 	Hub           *Hub
+	Metrics       Metrics
 	Console       http.Handler
 	Gatherer      prometheus.Gatherer
 	Logger        *slog.Logger
@@ -165,6 +166,24 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, st: opts.Store, auth: opts.Auth, mon: opts.Monitor, log: opts.Logger, mux: http.NewServeMux()}
 	for _, rt := range routes {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	if opts.Metrics != nil {
+		// Prometheus' query API, for Grafana; same authentication and
+		// permission rules as the rest of the API.
+		for _, pr := range []struct {
+			pattern string
+			h       func(*Server, http.ResponseWriter, *http.Request)
+		}{
+			{"/prometheus/api/v1/query", (*Server).promQuery},
+			{"/prometheus/api/v1/query_range", (*Server).promQueryRange},
+			{"/prometheus/api/v1/series", (*Server).promSeries},
+			{"/prometheus/api/v1/labels", (*Server).promLabels},
+			{"/prometheus/api/v1/label/{id}/values", (*Server).promLabelValues},
+		} {
+			for _, m := range []string{"GET", "POST"} {
+				s.mux.Handle(m+" "+pr.pattern, s.wrap(route{method: "GET", pattern: pr.pattern, handler: pr.h, perm: auth.PermMetricsRead}))
+			}
+		}
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -283,7 +302,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, p))
 		}
-		if r.Method == http.MethodGet || rt.pattern == "/api/v1/login" {
+		if r.Method == http.MethodGet || rt.method == http.MethodGet || rt.pattern == "/api/v1/login" {
 			rt.handler(s, w, r)
 			return
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/vigie-monitoring/vigie/internal/api"
 	"github.com/vigie-monitoring/vigie/internal/auth"
 	"github.com/vigie-monitoring/vigie/internal/config"
+	"github.com/vigie-monitoring/vigie/internal/metrics"
 	"github.com/vigie-monitoring/vigie/internal/state"
 	"github.com/vigie-monitoring/vigie/internal/store"
 	"github.com/vigie-monitoring/vigie/internal/web"
@@ -34,6 +35,7 @@ type App struct {
 	env    []string
 	log    *slog.Logger
 	st     store.Store
+	tsdb   *metrics.DB
 	auth   *auth.Service
 	engine *state.Engine
 	mon    *monitor
@@ -78,10 +80,21 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.tsdb, err = metrics.Open(filepath.Join(cfg.DataDir, "tsdb"), metrics.Options{Logger: log, Registerer: reg})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.tsdb.Close()
+		}
+	}()
 	a.hub = api.NewHub(reg)
 	a.engine = state.NewEngine(state.EngineOptions{
 		Concurrency: cfg.Scheduler.Concurrency,
-		Writer:      writerFunc(st.ApplyStatus),
+		Writer:      writerFunc(a.writeResults),
 		Publish:     a.hub.Status,
 		Logger:      log,
 		Metrics:     state.NewMetrics(reg),
@@ -112,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	}
 
 	a.api = api.New(api.Options{
-		Store: st, Auth: a.auth, Monitor: a.mon, Hub: a.hub, Console: web.Handler(),
+		Store: st, Auth: a.auth, Monitor: a.mon, Hub: a.hub, Console: web.Handler(), Metrics: a.tsdb,
 		Gatherer: reg, Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		PublicMetrics: cfg.HTTP.PublicMetrics, SecureCookies: cfg.HTTP.TLSCert != "",
 		Version: Version,
@@ -122,6 +135,7 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 			PluginDirs: cfg.Scheduler.PluginDirs,
 		},
 	})
+	ok = true
 	return a, nil
 }
 
@@ -225,6 +239,9 @@ func (a *App) Run(ctx context.Context) error {
 	srv.Shutdown(shutCtx)
 	stopEngine()
 	<-engineDone
+	if cerr := a.tsdb.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if cerr := a.st.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -22,11 +22,14 @@ type monitor struct {
 	// stream's per-user filtering.
 	mu         sync.Mutex
 	hostDomain map[int64]string
+	hostName   map[int64]string
 	svcHost    map[int64]int64
+	svcName    map[int64]string
 }
 
 func newMonitor(e *state.Engine, sched config.Scheduler) *monitor {
-	return &monitor{Engine: e, sched: sched, hostDomain: map[int64]string{}, svcHost: map[int64]int64{}}
+	return &monitor{Engine: e, sched: sched, hostDomain: map[int64]string{}, hostName: map[int64]string{},
+		svcHost: map[int64]int64{}, svcName: map[int64]string{}}
 }
 
 // DomainOf returns the domain of a host or service.
@@ -46,13 +49,30 @@ func (m *monitor) DomainOf(kind string, id int64) (string, bool) {
 	return d, ok
 }
 
-func (m *monitor) remember(h inventory.Host, svc int64) {
+func (m *monitor) remember(h inventory.Host, svc int64, svcName string) {
 	m.mu.Lock()
 	m.hostDomain[h.ID] = h.Domain
+	m.hostName[h.ID] = h.Name
 	if svc != 0 {
 		m.svcHost[svc] = h.ID
+		m.svcName[svc] = svcName
 	}
 	m.mu.Unlock()
+}
+
+// names returns the host and service names of an object, for metric labels.
+func (m *monitor) names(kind string, id int64) (host, service string, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if kind == state.KindHost {
+		host, ok = m.hostName[id]
+		return host, "", ok
+	}
+	hid, ok := m.svcHost[id]
+	if !ok {
+		return "", "", false
+	}
+	return m.hostName[hid], m.svcName[id], true
 }
 
 func (m *monitor) options(h inventory.Host, timeout time.Duration) checks.Options {
@@ -80,7 +100,7 @@ func hostSpec(h inventory.Host) checks.Spec {
 
 // HostChanged schedules (or unschedules) a host's own check.
 func (m *monitor) HostChanged(h inventory.Host, runNow bool) error {
-	m.remember(h, 0)
+	m.remember(h, 0, "")
 	if !h.Enabled {
 		m.Remove(state.KindHost, h.ID)
 		return nil
@@ -116,7 +136,7 @@ func (m *monitor) HostRemoved(id int64, services []int64) {
 
 // ServiceChanged schedules (or unschedules) a service.
 func (m *monitor) ServiceChanged(s inventory.Service, h inventory.Host, runNow bool) error {
-	m.remember(h, s.ID)
+	m.remember(h, s.ID, s.Name)
 	if !s.Enabled {
 		m.Remove(state.KindService, s.ID)
 		return nil

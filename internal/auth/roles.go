@@ -15,6 +15,7 @@ type Permission string
 // complete from the start.
 const (
 	PermOverviewRead   Permission = "overview.read"
+	PermMetricsRead    Permission = "metrics.read"
 	PermHostsRead      Permission = "hosts.read"
 	PermHostsWrite     Permission = "hosts.write"
 	PermServicesRead   Permission = "services.read"
@@ -44,7 +45,7 @@ const (
 // AllPermissions lists every permission, sorted.
 func AllPermissions() []Permission {
 	all := []Permission{
-		PermOverviewRead, PermHostsRead, PermHostsWrite, PermServicesRead, PermServicesWrite, PermChecksRun,
+		PermOverviewRead, PermMetricsRead, PermHostsRead, PermHostsWrite, PermServicesRead, PermServicesWrite, PermChecksRun,
 		PermUsersManage, PermRolesManage, PermAuditRead,
 		PermAlarmsRead, PermAlarmsAck, PermAlarmsTransfer, PermAlarmsSnooze, PermAlarmsArchive, PermAlarmsDelete,
 		PermIncidentsOpen, PermIncidentsQual, PermIncidentsRes, PermIncidentsXfer, PermIncidentsClose,
@@ -72,7 +73,7 @@ type Role struct {
 // Has reports whether the role grants p.
 func (r Role) Has(p Permission) bool { return slices.Contains(r.Permissions, p) }
 
-var read = []Permission{PermOverviewRead, PermHostsRead, PermServicesRead, PermAlarmsRead, PermKBRead, PermOncallRead}
+var read = []Permission{PermOverviewRead, PermMetricsRead, PermHostsRead, PermServicesRead, PermAlarmsRead, PermKBRead, PermOncallRead}
 
 // DefaultRoles is the role matrix of an operations centre: administrators
 // do everything; operators watch and act on everything; managers answer for

@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/vigie-monitoring/vigie/internal/metrics"
+	"github.com/vigie-monitoring/vigie/internal/state"
+)
+
+// samplesOf turns a batch of results into time series: every perfdata
+// value as perfdata{host, service, metric, unit} (perfdata_total for
+// counters, unit "c", so that rate() applies), plus each check's state and
+// duration.
+func (a *App) samplesOf(batch []state.Update) []metrics.Sample {
+	out := make([]metrics.Sample, 0, 3*len(batch))
+	for _, u := range batch {
+		st := u.Status
+		if !st.Checked || st.LastCheck.IsZero() {
+			continue
+		}
+		host, service, ok := a.mon.names(st.Kind, st.ObjectID)
+		if !ok {
+			continue
+		}
+		base := func(name string) map[string]string {
+			l := map[string]string{"__name__": name, "host": host}
+			if service != "" {
+				l["service"] = service
+			}
+			return l
+		}
+		stateName := "vigie_service_state"
+		if st.Kind == state.KindHost {
+			stateName = "vigie_host_state"
+		}
+		out = append(out,
+			metrics.Sample{Labels: base(stateName), T: st.LastCheck, V: float64(st.State)},
+			metrics.Sample{Labels: base("vigie_check_duration_seconds"), T: st.LastCheck, V: st.Duration.Seconds()},
+		)
+		for _, p := range st.Perfdata {
+			name := "perfdata"
+			if p.Unit == "c" {
+				name = "perfdata_total"
+			}
+			l := base(name)
+			l["metric"] = p.Label
+			if p.Unit != "" {
+				l["unit"] = p.Unit
+			}
+			out = append(out, metrics.Sample{Labels: l, T: st.LastCheck, V: p.Value})
+		}
+	}
+	return out
+}
+
+// writeResults stores a batch durably, then its samples. The samples are
+// best effort: a refused sample is logged, never a reason to write the
+// states again.
+func (a *App) writeResults(ctx context.Context, batch []state.Update) error {
+	if err := a.st.ApplyStatus(ctx, batch); err != nil {
+		return err
+	}
+	if a.tsdb != nil {
+		if err := a.tsdb.Append(ctx, a.samplesOf(batch)); err != nil {
+			a.log.Warn("storing perfdata", "err", err, "batch", strconv.Itoa(len(batch)))
+		}
+	}
+	return nil
+}
