@@ -156,7 +156,9 @@ test('add a host and a TCP service, see it OK, then CRITICAL when the listener c
   await page.getByTestId('service-output').waitFor()
   await page.getByTestId('history').locator('[data-state=OK]').waitFor()
   await page.getByTestId('state-chart').locator('canvas').waitFor()
-  await page.screenshot({ path: path.join(shots, 'service-page.png') })
+  // The response time graph comes from the time-series store.
+  await page.getByTestId('metric-chart-time').locator('canvas').waitFor()
+  await page.screenshot({ path: path.join(shots, 'service-page.png'), fullPage: true })
 
   await page.getByTestId('nav-overview').click()
   await page.getByTestId('problems').locator('[data-state=CRITICAL]').waitFor()

@@ -69,3 +69,45 @@ export function StateChart(props: { changes: Change[]; from: number; to: number 
   }, [props.changes, props.from, props.to])
   return <div class="chart" ref={el} data-testid="state-chart" />
 }
+
+// MetricChart draws one series from the Prometheus-compatible API, with the
+// thresholds of the current perfdata as flat lines.
+export function MetricChart(props: { title: string; unit?: string; xs: number[]; ys: (number | null)[]; warn?: number; crit?: number; from: number; to: number }) {
+  const el = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    if (!el.current) return
+    const width = el.current.clientWidth || 600
+    const series: uPlot.Series[] = [{}, { label: props.title, stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)', points: { show: props.xs.length < 40 } }]
+    const data: (number | null)[][] = [props.xs, props.ys]
+    for (const [v, color, label] of [
+      [props.warn, '#d97706', 'warning'],
+      [props.crit, '#dc2626', 'critical'],
+    ] as [number | undefined, string, string][]) {
+      if (v === undefined) continue
+      series.push({ label, stroke: color, width: 1, dash: [6, 4], points: { show: false } })
+      data.push(props.xs.map(() => v))
+    }
+    const plot = new uPlot(
+      {
+        width,
+        height: 180,
+        legend: { show: true },
+        scales: { x: { time: true, range: [props.from, props.to] }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.15 : 1] } },
+        axes: [
+          { stroke: '#64748b', grid: { stroke: '#e2e8f0' } },
+          { stroke: '#64748b', size: 70, grid: { stroke: '#e2e8f0' }, values: (_u, vals) => vals.map((v) => `${+v.toPrecision(4)}${props.unit ?? ''}`) },
+        ],
+        series,
+      },
+      data as uPlot.AlignedData,
+      el.current,
+    )
+    const resize = () => plot.setSize({ width: el.current?.clientWidth || width, height: 180 })
+    window.addEventListener('resize', resize)
+    return () => {
+      window.removeEventListener('resize', resize)
+      plot.destroy()
+    }
+  }, [props.xs, props.ys, props.warn, props.crit, props.from, props.to])
+  return <div class="chart" ref={el} data-testid={`metric-chart-${props.title}`} />
+}

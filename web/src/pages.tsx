@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api, can, Change, Host, Overview, Service, User } from './api'
-import { StateChart } from './chart'
+import { MetricChart, StateChart } from './chart'
 import { ConfirmDelete, HostForm, ServiceForm } from './forms'
 import { Badge, Empty, ErrorNote, fmtAgo, fmtTime, Link, navigate, useData } from './ui'
 
@@ -456,6 +456,7 @@ export function ServicePage(props: { id: string; user: User }) {
           </table>
         </section>
       ) : null}
+      {s.perfdata.length && can(props.user, 'metrics.read') ? <Graphs service={s} from={from} to={to} /> : null}
       <section class="card">
         <div class="card-head">
           <h2>State history</h2>
@@ -598,5 +599,61 @@ export function ActivatePage() {
         )}
       </form>
     </div>
+  )
+}
+
+type PromMatrix = { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } }
+
+// promQuote escapes a label value for a PromQL selector.
+const promQuote = (v: string) => '"' + v.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"'
+
+function rangeOf(r?: string): number | undefined {
+  if (!r) return undefined
+  const parts = r.replace('@', '').split(':')
+  const end = parts.length === 1 ? parts[0] : parts[1]
+  const n = Number(end)
+  return end === '' || isNaN(n) ? undefined : n
+}
+
+// Graphs shows one chart per perfdata metric of a service, from the
+// time-series store.
+function Graphs(props: { service: Service; from: number; to: number }) {
+  const s = props.service
+  const step = Math.max(1, Math.round((props.to - props.from) / 300))
+  const { data, error } = useData(async () => {
+    const out: Record<string, { xs: number[]; ys: (number | null)[] }> = {}
+    for (const p of s.perfdata) {
+      const name = p.unit === 'c' ? 'perfdata_total' : 'perfdata'
+      const sel = `${name}{host=${promQuote(s.host_name)},service=${promQuote(s.name)},metric=${promQuote(p.label)}}`
+      const q = p.unit === 'c' ? `rate(${sel}[5m])` : `avg_over_time(${sel}[${Math.max(step, 60)}s])`
+      const params = new URLSearchParams({ query: q, start: String(props.from), end: String(props.to), step: String(step) })
+      const r = await fetch('/prometheus/api/v1/query_range?' + params.toString(), { credentials: 'same-origin' })
+      const j = (await r.json()) as PromMatrix
+      const series = j.data?.result?.[0]
+      out[p.label] = { xs: (series?.values ?? []).map((v) => v[0]), ys: (series?.values ?? []).map((v) => Number(v[1])) }
+    }
+    return out
+  }, [s.id, props.from, props.to])
+  return (
+    <section class="card">
+      <h2>Graphs</h2>
+      <ErrorNote error={error} />
+      <div class="graphs">
+        {s.perfdata.map((p) =>
+          data?.[p.label] ? (
+            <div class="graph">
+              <div class="graph-title">
+                {p.label} <span class="muted">{p.unit === 'c' ? `${p.unit}/s` : p.unit}</span>
+              </div>
+              {data[p.label].xs.length ? (
+                <MetricChart title={p.label} unit={p.unit === 'c' ? '/s' : p.unit} xs={data[p.label].xs} ys={data[p.label].ys} warn={rangeOf(p.warn)} crit={rangeOf(p.crit)} from={props.from} to={props.to} />
+              ) : (
+                <Empty>No data in this range yet.</Empty>
+              )}
+            </div>
+          ) : null,
+        )}
+      </div>
+    </section>
   )
 }
