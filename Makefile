@@ -53,6 +53,7 @@ fuzz:
 bench:
 	./scripts/install-deps.sh --bench
 	$(GO) run ./bench/tcpchecks
+	$(GO) run ./bench/metrics
 
 clean:
 	rm -rf bin internal/web/dist/assets internal/web/dist/index.html

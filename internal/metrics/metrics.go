@@ -224,3 +224,17 @@ func formatValue(v float64) string {
 	}
 	return fmt.Sprintf("%g", v)
 }
+
+// Compact persists the head into blocks now, as the database does by itself
+// every two hours (for benchmarks and tests).
+func (d *DB) Compact(ctx context.Context) error { return d.db.Compact(ctx) }
+
+// BlockStats returns how many samples the persisted blocks hold and their
+// size on disk.
+func (d *DB) BlockStats() (samples uint64, bytes int64) {
+	for _, b := range d.db.Blocks() {
+		samples += b.Meta().Stats.NumSamples
+		bytes += b.Size()
+	}
+	return samples, bytes
+}
