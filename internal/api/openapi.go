@@ -219,6 +219,9 @@ func buildOpenAPI() obj {
 		if rt.out != "" {
 			resp["content"] = content(schemaFor(rt.out))
 		}
+		if rt.pattern == "/api/v1/graph.png" {
+			resp["content"] = obj{"image/png": obj{"schema": obj{"type": "string", "format": "binary"}}}
+		}
 		if rt.pattern == "/api/v1/stream" {
 			resp["content"] = obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}
 		}

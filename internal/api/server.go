@@ -148,6 +148,7 @@ func init() {
 		{method: "GET", pattern: "/api/v1/audit", handler: (*Server).listAudit, perm: auth.PermAuditRead, summary: "Sign-ins and writes, newest first (filters: user, action, since)", out: "[]AuditEntry"},
 		{method: "GET", pattern: "/api/v1/lockouts", handler: (*Server).listLockouts, perm: auth.PermUsersManage, summary: "Logins and addresses locked out after failed sign-ins", out: "[]Lockout"},
 		{method: "DELETE", pattern: "/api/v1/lockouts/{id}", handler: (*Server).liftLockout, perm: auth.PermUsersManage, summary: "Lift a lock-out (login:NAME or addr:ADDRESS)"},
+		{method: "GET", pattern: "/api/v1/graph.png", handler: (*Server).graphPNG, perm: auth.PermMetricsRead, summary: "A PromQL range query drawn as a PNG (query, start, end, width, height)"},
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: (*Server).openapi, public: true, summary: "This document"},
 	}
 }

@@ -1,8 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"fmt"
+	stdpng "image/png"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -70,5 +74,48 @@ func TestChecksFeedPromQL(t *testing.T) {
 	}
 	if code := ts.call("GET", "/prometheus/api/v1/query?query=up", "", "", nil, nil); code != 401 {
 		t.Fatalf("query without credentials: %d", code)
+	}
+}
+
+func TestGraphPNG(t *testing.T) {
+	ts := startServer(t, t.TempDir(), "")
+	ln := listen(t)
+	ts.admin("POST", "/api/v1/hosts", map[string]any{"name": "g", "check": map[string]any{"kind": "none"}}, nil)
+	ts.admin("POST", "/api/v1/services", map[string]any{"host": "g", "name": "port", "check": map[string]any{"kind": "tcp", "address": "127.0.0.1", "port": ln.Addr().(*net.TCPAddr).Port}, "interval": "1s"}, nil)
+	path := "/api/v1/graph.png?width=640&height=240&start=" + strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10) +
+		"&query=" + url.QueryEscape(`perfdata{host="g",metric="time"}`)
+	var png []byte
+	waitFor(t, "a PNG of the response time", func() bool {
+		req, _ := http.NewRequest("GET", ts.base+path, nil)
+		req.SetBasicAuth("admin", adminPassword)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		png, _ = io.ReadAll(resp.Body)
+		return resp.StatusCode == 200
+	})
+	img, err := stdpng.Decode(bytes.NewReader(png))
+	if err != nil || img.Bounds().Dx() != 640 || img.Bounds().Dy() != 240 {
+		t.Fatalf("not a 640x240 PNG: %v %v", err, img)
+	}
+	// No data still gives an image (for mail and reports), saying so.
+	req, _ := http.NewRequest("GET", ts.base+"/api/v1/graph.png?query=nothing_here", nil)
+	req.SetBasicAuth("admin", adminPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("no-data graph: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var e apiErr
+	if code := ts.admin("GET", "/api/v1/graph.png?query="+url.QueryEscape("rate(("), nil, &e); code != 400 || e.Error.Field != "query" {
+		t.Fatalf("bad query: %d %+v", code, e)
+	}
+	if code := ts.admin("GET", "/api/v1/graph.png?width=99999&query=up", nil, &e); code != 400 {
+		t.Fatalf("huge image: %d", code)
 	}
 }

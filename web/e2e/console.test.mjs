@@ -158,6 +158,13 @@ test('add a host and a TCP service, see it OK, then CRITICAL when the listener c
   await page.getByTestId('state-chart').locator('canvas').waitFor()
   // The response time graph comes from the time-series store.
   await page.getByTestId('metric-chart-time').locator('canvas').waitFor()
+  // The PNG export renders on the server, with the session cookie.
+  const png = await page.evaluate(async () => {
+    const href = document.querySelector('[data-testid=png-time]').getAttribute('href')
+    const r = await fetch(href)
+    return { status: r.status, type: r.headers.get('content-type') }
+  })
+  assert.deepEqual(png, { status: 200, type: 'image/png' })
   await page.screenshot({ path: path.join(shots, 'service-page.png'), fullPage: true })
 
   await page.getByTestId('nav-overview').click()

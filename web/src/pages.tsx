@@ -621,7 +621,7 @@ function Graphs(props: { service: Service; from: number; to: number }) {
   const s = props.service
   const step = Math.max(1, Math.round((props.to - props.from) / 300))
   const { data, error } = useData(async () => {
-    const out: Record<string, { xs: number[]; ys: (number | null)[] }> = {}
+    const out: Record<string, { xs: number[]; ys: (number | null)[]; query: string }> = {}
     for (const p of s.perfdata) {
       const name = p.unit === 'c' ? 'perfdata_total' : 'perfdata'
       const sel = `${name}{host=${promQuote(s.host_name)},service=${promQuote(s.name)},metric=${promQuote(p.label)}}`
@@ -630,7 +630,7 @@ function Graphs(props: { service: Service; from: number; to: number }) {
       const r = await fetch('/prometheus/api/v1/query_range?' + params.toString(), { credentials: 'same-origin' })
       const j = (await r.json()) as PromMatrix
       const series = j.data?.result?.[0]
-      out[p.label] = { xs: (series?.values ?? []).map((v) => v[0]), ys: (series?.values ?? []).map((v) => Number(v[1])) }
+      out[p.label] = { xs: (series?.values ?? []).map((v) => v[0]), ys: (series?.values ?? []).map((v) => Number(v[1])), query: q }
     }
     return out
   }, [s.id, props.from, props.to])
@@ -644,6 +644,14 @@ function Graphs(props: { service: Service; from: number; to: number }) {
             <div class="graph">
               <div class="graph-title">
                 {p.label} <span class="muted">{p.unit === 'c' ? `${p.unit}/s` : p.unit}</span>
+                <a
+                  class="png"
+                  download={`${s.host_name}-${s.name}-${p.label}.png`}
+                  href={'/api/v1/graph.png?' + new URLSearchParams({ query: data[p.label].query, start: String(props.from), end: String(props.to), width: '1000', height: '320' }).toString()}
+                  data-testid={`png-${p.label}`}
+                >
+                  PNG
+                </a>
               </div>
               {data[p.label].xs.length ? (
                 <MetricChart title={p.label} unit={p.unit === 'c' ? '/s' : p.unit} xs={data[p.label].xs} ys={data[p.label].ys} warn={rangeOf(p.warn)} crit={rangeOf(p.crit)} from={props.from} to={props.to} />
