@@ -142,7 +142,9 @@ test('add a host and a TCP service, see it OK, then CRITICAL when the listener c
 
   const row = page.locator('tr[data-service=listener]')
   await row.locator('[data-state=OK]').waitFor()
-  await page.screenshot({ path: path.join(shots, 'host-page.png') })
+  // The host's dashboard builds itself from what its services report.
+  await page.getByTestId('host-dashboard').getByTestId('metric-chart-time').locator('canvas').waitFor()
+  await page.screenshot({ path: path.join(shots, 'host-page.png'), fullPage: true })
 
   // Close the listener and every open socket: the next checks fail.
   await new Promise((r) => {

@@ -322,6 +322,7 @@ export function HostPage(props: { id: string; user: User }) {
         <h2 class="pad">Services</h2>
         {svcs.data && svcs.data.items.length === 0 ? <Empty>No services on this host yet.</Empty> : <ServiceTable services={svcs.data?.items ?? []} />}
       </section>
+      <HostDashboard services={svcs.data?.items ?? []} user={props.user} />
       {dialog === 'edit' ? <HostForm host={h} onClose={() => setDialog('')} onSaved={() => (setDialog(''), host.reload())} /> : null}
       {dialog === 'add' ? <ServiceForm host={h} onClose={() => setDialog('')} onSaved={() => (setDialog(''), svcs.reload())} /> : null}
       {dialog === 'delete' ? (
@@ -617,7 +618,7 @@ function rangeOf(r?: string): number | undefined {
 
 // Graphs shows one chart per perfdata metric of a service, from the
 // time-series store.
-function Graphs(props: { service: Service; from: number; to: number }) {
+function Graphs(props: { service: Service; from: number; to: number; title?: string }) {
   const s = props.service
   const step = Math.max(1, Math.round((props.to - props.from) / 300))
   const { data, error } = useData(async () => {
@@ -636,7 +637,7 @@ function Graphs(props: { service: Service; from: number; to: number }) {
   }, [s.id, props.from, props.to])
   return (
     <section class="card">
-      <h2>Graphs</h2>
+      <h2>{props.title ?? 'Graphs'}</h2>
       <ErrorNote error={error} />
       <div class="graphs">
         {s.perfdata.map((p) =>
@@ -663,5 +664,31 @@ function Graphs(props: { service: Service; from: number; to: number }) {
         )}
       </div>
     </section>
+  )
+}
+
+// HostDashboard builds itself from what the host's services report: one
+// group of graphs per service that has perfdata.
+function HostDashboard(props: { services: Service[]; user: User }) {
+  const [span, setSpan] = useState(6 * 3600)
+  const withData = props.services.filter((s) => s.perfdata.length > 0)
+  if (!withData.length || !can(props.user, 'metrics.read')) return null
+  const to = Math.floor(Date.now() / 1000)
+  return (
+    <div data-testid="host-dashboard">
+      <div class="card-head">
+        <h2>Dashboard</h2>
+        <div class="seg" role="group" aria-label="Time range">
+          {spans.map(([label, secs]) => (
+            <button class={span === secs ? 'on' : ''} onClick={() => setSpan(secs)}>
+              {label}
+            </button>
+          ))}
+        </div>
+      </div>
+      {withData.map((s) => (
+        <Graphs service={s} from={to - span} to={to} title={s.name} />
+      ))}
+    </div>
   )
 }
