@@ -80,7 +80,9 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.tsdb, err = metrics.Open(filepath.Join(cfg.DataDir, "tsdb"), metrics.Options{Logger: log, Registerer: reg})
+	a.tsdb, err = metrics.Open(filepath.Join(cfg.DataDir, "tsdb"), metrics.Options{
+		Logger: log, Registerer: reg, Retention: cfg.Metrics.Retention.D(), RetentionBytes: cfg.Metrics.RetentionBytes,
+	})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -36,6 +36,7 @@ type Config struct {
 	Scheduler     Scheduler `yaml:"scheduler"`
 	Log           Log       `yaml:"log"`
 	Audit         Audit     `yaml:"audit"`
+	Metrics       Metrics   `yaml:"metrics"`
 	LDAP          LDAP      `yaml:"ldap"`
 	// InventoryDir is a directory of YAML files, each with hostgroups and
 	// hosts, read beside the inventory section and watched for changes.
@@ -85,6 +86,14 @@ type Scheduler struct {
 	// results: flapping starts at or above high and stops below low.
 	FlapLowThreshold  float64 `yaml:"flap_low_threshold"`
 	FlapHighThreshold float64 `yaml:"flap_high_threshold"`
+}
+
+// Metrics configures the time-series store.
+type Metrics struct {
+	// Retention drops data older than this; RetentionBytes (when not 0)
+	// drops the oldest data once the store is larger.
+	Retention      Duration `yaml:"retention"`
+	RetentionBytes int64    `yaml:"retention_bytes"`
 }
 
 // Audit configures the trail of sign-ins and writes.
@@ -188,10 +197,11 @@ func Default() *Config {
 			FlapLowThreshold:  5,
 			FlapHighThreshold: 20,
 		},
-		Log:   Log{Level: "info", Format: "text"},
-		Audit: Audit{Retention: Duration(90 * 24 * time.Hour)},
-		LDAP:  LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
-		lines: map[string]int{},
+		Log:     Log{Level: "info", Format: "text"},
+		Audit:   Audit{Retention: Duration(90 * 24 * time.Hour)},
+		Metrics: Metrics{Retention: Duration(15 * 24 * time.Hour)},
+		LDAP:    LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
+		lines:   map[string]int{},
 	}
 }
 
@@ -562,6 +572,12 @@ func (c *Config) validate() error {
 	}
 	if s.FlapLowThreshold <= 0 || s.FlapHighThreshold > 100 || s.FlapLowThreshold >= s.FlapHighThreshold {
 		return c.errAt("scheduler.flap_high_threshold", "flap thresholds need 0 < low < high <= 100")
+	}
+	if c.Metrics.Retention.D() < time.Hour {
+		return c.errAt("metrics.retention", "must be at least 1h")
+	}
+	if c.Metrics.RetentionBytes < 0 {
+		return c.errAt("metrics.retention_bytes", "must not be negative")
 	}
 	if c.Audit.Retention.D() < time.Hour {
 		return c.errAt("audit.retention", "must be at least 1h")

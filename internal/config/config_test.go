@@ -73,6 +73,8 @@ func TestEnvOverrides(t *testing.T) {
 		"VIGIE_SCHEDULER_PLUGIN_DIRS=/a, /b",
 		"VIGIE_HTTP_PUBLIC_METRICS=false",
 		"VIGIE_SCHEDULER_FLAP_HIGH_THRESHOLD=35.5",
+		"VIGIE_METRICS_RETENTION=720h",
+		"VIGIE_METRICS_RETENTION_BYTES=1073741824",
 		"PATH=/usr/bin",
 	}
 	cfg, err := Load("testdata/good.yml", env)
@@ -81,7 +83,8 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:9999" || cfg.DataDir != "/srv/vigie" || cfg.AdminPassword != "s3cret-pass" ||
 		cfg.Scheduler.Concurrency != 12 || cfg.Scheduler.Interval.D() != 45*time.Second || cfg.HTTP.PublicMetrics ||
-		strings.Join(cfg.Scheduler.PluginDirs, ",") != "/a,/b" || cfg.Scheduler.FlapHighThreshold != 35.5 {
+		strings.Join(cfg.Scheduler.PluginDirs, ",") != "/a,/b" || cfg.Scheduler.FlapHighThreshold != 35.5 ||
+		cfg.Metrics.Retention.D() != 720*time.Hour || cfg.Metrics.RetentionBytes != 1<<30 {
 		t.Fatalf("overrides not applied: %+v", cfg)
 	}
 	_, err = Load("", []string{"VIGIE_SCHEDULER_CONCURRENCY=lots"})

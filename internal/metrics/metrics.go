@@ -32,6 +32,9 @@ type Sample struct {
 type Options struct {
 	// Retention drops blocks older than this (default 15 days).
 	Retention time.Duration
+	// RetentionBytes, when positive, drops the oldest blocks once the
+	// database is larger.
+	RetentionBytes int64
 	// MaxQuerySamples bounds what one query may load (default 50 million).
 	MaxQuerySamples int
 	// QueryTimeout bounds one query (default 30 s).
@@ -63,6 +66,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	to := tsdb.DefaultOptions()
 	to.RetentionDuration = opts.Retention.Milliseconds()
+	to.MaxBytes = opts.RetentionBytes
 	// Results arrive late (a batch written every 100 ms, agents replaying
 	// after an outage): accept samples up to an hour old.
 	to.OutOfOrderTimeWindow = time.Hour.Milliseconds()
