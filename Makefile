@@ -46,6 +46,8 @@ fuzz:
 	$(GO) test ./internal/checks/ -run '^$$' -fuzz '^FuzzParsePerfdata$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/checks/ -run '^$$' -fuzz '^FuzzParseRange$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/config/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/metrics/remote/ -run '^$$' -fuzz '^FuzzDecodeWriteRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/api/ -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(FUZZTIME)
 
 # Throughput and lateness of the scheduler against 10,000 loopback services:
 # native TCP checks, the check_tcp plugin through exec, and Nagios 4 (the
@@ -54,6 +56,7 @@ bench:
 	./scripts/install-deps.sh --bench
 	$(GO) run ./bench/tcpchecks
 	$(GO) run ./bench/metrics
+	$(GO) run ./bench/alarms
 
 clean:
 	rm -rf bin internal/web/dist/assets internal/web/dist/index.html

@@ -14,6 +14,8 @@ packages=(
   slapd                       # a real LDAP directory for the sign-in tests
   ldap-utils
   ca-certificates
+  prometheus                  # remote-write peer: receiver for vigie's queue, sender into vigie
+  prometheus-alertmanager     # sends real webhook notifications to the Alertmanager source
 )
 # `install-deps.sh --bench` adds the peers the benchmarks run beside vigie.
 if [ "${1:-}" = "--bench" ]; then

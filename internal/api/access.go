@@ -144,15 +144,14 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Before = n
 	}
+	limit := f.Limit
+	f.Limit++
 	entries, err := s.st.ListAudit(r.Context(), f)
 	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
-	next := ""
-	if len(entries) == f.Limit {
-		next = strconv.FormatInt(entries[len(entries)-1].ID, 10)
-	}
+	entries, next := pageOf(entries, limit, func(e auth.AuditEntry) int64 { return e.ID })
 	writeJSON(w, http.StatusOK, list{Items: entries, NextCursor: next})
 }
 

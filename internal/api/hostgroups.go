@@ -47,13 +47,15 @@ func (s *Server) listHostGroups(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
+	limit := p.Limit
+	p.Limit++
 	groups, err := s.st.ListHostGroups(r.Context(), store.HostGroupFilter{Name: r.URL.Query().Get("name"), Page: p})
 	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
+	groups, next := pageOf(groups, limit, func(g inventory.HostGroup) int64 { return g.ID })
 	items := make([]hostGroupView, 0, len(groups))
-	var last int64
 	for _, g := range groups {
 		v, err := s.hostGroupView(r.Context(), g)
 		if err != nil {
@@ -61,9 +63,8 @@ func (s *Server) listHostGroups(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		items = append(items, v)
-		last = g.ID
 	}
-	writeJSON(w, http.StatusOK, list{Items: items, NextCursor: nextCursor(len(groups), p.Limit, last)})
+	writeJSON(w, http.StatusOK, list{Items: items, NextCursor: next})
 }
 
 func (s *Server) getHostGroup(w http.ResponseWriter, r *http.Request) {

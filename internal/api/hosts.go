@@ -217,19 +217,19 @@ func (s *Server) listHosts(w http.ResponseWriter, r *http.Request) {
 		}
 		f.State = &n
 	}
+	f.Page.Limit++
 	hosts, err := s.st.ListHosts(r.Context(), f)
 	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
+	hosts, next := pageOf(hosts, p.Limit, func(h inventory.Host) int64 { return h.ID })
 	counts := s.mon.ServiceStatesByHost()
 	items := make([]hostView, 0, len(hosts))
-	var last int64
 	for _, h := range hosts {
 		items = append(items, s.hostView(h, counts))
-		last = h.ID
 	}
-	writeJSON(w, http.StatusOK, list{Items: items, NextCursor: nextCursor(len(hosts), p.Limit, last)})
+	writeJSON(w, http.StatusOK, list{Items: items, NextCursor: next})
 }
 
 func (s *Server) getHost(w http.ResponseWriter, r *http.Request) {

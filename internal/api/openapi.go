@@ -132,6 +132,131 @@ var schemas = obj{
 		"problems":      obj{"type": "array", "items": ref("Service")},
 		"host_problems": obj{"type": "array", "items": ref("Host")},
 	}),
+	"Dashboard": object(nil, obj{
+		"host": str(""), "host_id": integer(""), "start": dateTime(""), "end": dateTime(""),
+		"groups":    obj{"type": "array", "items": ref("DashGroup"), "description": "The host's own panels first (service \"\"), then one group per service"},
+		"truncated": boolean("The host has more series than a dashboard reads (5,000)"),
+	}),
+	"DashGroup": object(nil, obj{
+		"service": str("Service name; empty for the host check and series without a service label"), "service_id": integer("Absent for series of no current service"),
+		"kind": str("Check kind"), "state": str("Current state"), "panels": obj{"type": "array", "items": ref("DashPanel")},
+	}),
+	"DashPanel": object(nil, obj{
+		"id": str("Stable key: service/metric/unit"), "kind": enum("metric: one metric family; checks: check duration with the state series", "metric", "checks"),
+		"title": str(""), "metric": str("Series name"), "unit": str(`Unit of what is drawn; counters are drawn as rates and end in "/s"`),
+		"counter":            boolean("Drawn as a rate"),
+		"queries":            obj{"type": "array", "items": ref("DashQuery"), "description": "One PromQL expression per line"},
+		"min_window_seconds": integer("Shortest window for $window in counters' rate(): two check intervals"),
+		"state_query":        str("checks panels: the state series (0..3)"),
+		"thresholds":         obj{"type": "array", "items": ref("DashThreshold")},
+		"omitted":            integer("Series of the family beyond the 24 drawn"),
+	}),
+	"DashQuery": object([]string{"expr", "legend"}, obj{"expr": str(`PromQL; counters read rate(...[$window]), $window to be replaced by the client`), "legend": str("")}),
+	"DashThreshold": object([]string{"level", "range", "text"}, obj{
+		"level": enum("", "warning", "critical"), "range": str("Nagios range of the current perfdata"),
+		"value":  obj{"type": "number", "description": "Line to draw, for simple bounds only"},
+		"bound":  enum("upper: alert above value; lower: alert below", "upper", "lower"),
+		"series": strList("Legends of the lines it applies to; absent: all"), "text": str(`"warning above 5", "critical outside 10..20"`),
+	}),
+	"EventInput": object([]string{"connector", "connector_name", "event_type", "source_type", "component"}, obj{
+		"connector": str("Kind of source (nagios, zabbix, syslog…)"), "connector_name": str("Which instance of it"),
+		"event_type":  enum("check opens, updates and resolves alarms; log is kept without an alarm", "check", "log"),
+		"source_type": enum("resource needs resource", "component", "resource"),
+		"component":   str("The host or device"), "resource": str("The service or part of it"),
+		"state": integer("0 ok, 1 minor, 2 major, 3 critical; required for check events"), "output": str(""), "long_output": str(""),
+		"timestamp": obj{"type": "number", "description": "Unix seconds; absent: now"}, "perf_data": str(""),
+		"tags": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+	}),
+	"LogEvent": object(nil, obj{
+		"id": integer(""), "connector": str(""), "connector_name": str(""), "event_type": str("log"), "source_type": str(""),
+		"component": str(""), "resource": str(""), "state": integer(""), "output": str(""), "long_output": str(""),
+		"perf_data": str(""), "time": dateTime(""), "tags": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+	}),
+	"EventsAccepted": object(nil, obj{"accepted": integer("Events stored")}),
+	"RuleCondition": object([]string{"field"}, obj{
+		"field":  str("connector, connector_name, event_type, source_type, component, resource, state, output, long_output, perf_data, criticality, domain, category or tags.NAME"),
+		"equals": str("The value, exactly (a number or boolean is taken as its text)"), "regex": str("RE2, anchored: matches the whole value"), "in": strList("One of these values"),
+		"gt": obj{"type": "number"}, "gte": obj{"type": "number"}, "lt": obj{"type": "number"}, "lte": obj{"type": "number", "description": "Numeric comparisons read the field as a number (state is one)"},
+		"exists": boolean("The field is set (not empty), or not"),
+	}),
+	"RuleActions": object(nil, obj{
+		"set_criticality": enum("", "green", "orange", "red"), "set_domain": str(""), "set_category": str(""),
+		"set":      obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "Field: value (component, state, tags.NAME…)"},
+		"rename":   obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "From field: to field; the value moves, the first is emptied"},
+		"add_tags": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+		"drop":     boolean("Discard the event before the alarms (counted); takes no other action"),
+		"continue": boolean("Let the next rules apply too; by default the first matching rule is the last"),
+	}),
+	"RuleInput": object([]string{"name", "actions"}, obj{
+		"name":     str("Unique; letters, digits, _ . : -"),
+		"match":    obj{"type": "array", "items": ref("RuleCondition"), "description": "Every condition must hold; none: every event"},
+		"actions":  ref("RuleActions"),
+		"position": integer("POST only: place among the API's rules, 0 first; absent: last"),
+	}),
+	"Rule": object(nil, obj{
+		"name": str(""), "match": obj{"type": "array", "items": ref("RuleCondition")}, "actions": ref("RuleActions"),
+		"source": enum("config: events.rules in the YAML, read-only here", "config", "api"),
+		"hits":   integer("Events matched since the start"), "dropped": integer("Events dropped since the start"),
+	}),
+	"RuleList": object([]string{"items"}, obj{"items": obj{"type": "array", "items": ref("Rule")}}),
+	"RuleDryRun": object([]string{"event"}, obj{
+		"rule": ref("RuleInput"), "name": str("A rule in force; with neither rule nor name, every rule in force applies"),
+		"event": ref("EventInput"),
+	}),
+	"RuleDryRunResult": object(nil, obj{
+		"matched": boolean(""), "rules": strList("The rules that matched, in order"), "dropped": boolean(""),
+		"event": ref("LogEvent"),
+	}),
+	"Alarm": object(nil, obj{
+		"id": integer(""), "connector": str(""), "connector_name": str(""), "component": str(""), "resource": str(""),
+		"status": enum("", "open", "resolved", "archived"), "state": integer("Last event's state, 0..3"), "worst_state": integer(""),
+		"criticality": enum("", "green", "orange", "red"), "criticality_locked": boolean("Set by hand; events no longer change it"),
+		"output": str(""), "long_output": str(""), "count": integer("Events received"), "domain": str(""), "category": str(""),
+		"tags":   obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+		"opened": dateTime(""), "last_event": dateTime(""), "updated": dateTime(""), "resolved": dateTime(""),
+		"resolve_at": dateTime("Pending resolution after alarms.resolve_delay"),
+		"acked":      boolean(""), "ack_by": str(""), "ack_time": dateTime(""), "ack_comment": str(""),
+		"snooze_until": dateTime(""), "assignees": strList("Users it was transferred to"),
+		"flapping":       boolean("Its state changed too often lately (alarms.flapping)"),
+		"in_maintenance": boolean("In a maintenance window: it will never notify"),
+		"steps":          obj{"type": "array", "items": ref("AlarmStep"), "description": "In GET /api/v1/alarms/{id}"},
+	}),
+	"AlarmStep": object(nil, obj{
+		"id": integer(""), "alarm_id": integer(""),
+		"type":   enum("", "open", "stateinc", "statedec", "resolving", "resolve", "ack", "unack", "comment", "snooze", "criticality", "cancel", "archive", "transfer", "flapping", "flappingend", "maintenance", "maintenanceend"),
+		"author": str("vigie or a login"), "time": dateTime(""), "comment": str(""), "state": integer("State after the step"),
+		"value": str("What the action set"),
+	}),
+	"Maintenance": object(nil, obj{
+		"id": integer(""), "name": str(""), "start": dateTime("One-off window"), "end": dateTime("One-off window"),
+		"weekly": ref("MaintenanceWeekly"), "hosts": strList("Host names"), "groups": strList("Host groups"),
+		"match": ref("MaintenanceMatch"), "author": str("Who created it"), "created": dateTime(""),
+	}),
+	"MaintenanceInput": object([]string{"name"}, obj{
+		"name": str(""), "start": dateTime("One-off: with end"), "end": dateTime("One-off: after start"),
+		"weekly": ref("MaintenanceWeekly"), "hosts": strList("Host names"), "groups": strList("Host groups"),
+		"match": ref("MaintenanceMatch"),
+	}),
+	"MaintenanceWeekly": object([]string{"days", "start", "duration"}, obj{
+		"days": strList("mon..sun"), "start": str("HH:MM"), "duration": str(`Up to 168h, "2h30m"`),
+		"timezone": str("IANA name; UTC when empty"),
+	}),
+	"MaintenanceMatch": object(nil, obj{
+		"connector": str("Whole-value regular expression"), "connector_name": str("Whole-value regular expression"),
+		"component": str("Whole-value regular expression"),
+	}),
+	"AlarmAction": object(nil, obj{
+		"comment": str(""), "until": dateTime("snooze"), "criticality": enum("criticality", "green", "orange", "red"),
+		"lock": boolean("criticality: keep it against events"), "users": strList("transfer: logins"),
+	}),
+	"AlarmBulk": object([]string{"ids", "action"}, obj{
+		"ids":     obj{"type": "array", "items": obj{"type": "integer"}, "description": "At most 1000"},
+		"action":  enum("", "ack", "unack", "comment", "snooze", "criticality", "cancel", "archive", "transfer", "delete"),
+		"comment": str(""), "until": dateTime(""), "criticality": str(""), "lock": boolean(""), "users": strList(""),
+	}),
+	"AlarmBulkResults": object(nil, obj{"results": obj{"type": "array", "items": object(nil, obj{
+		"id": integer(""), "ok": boolean(""), "error": str(""), "alarm": ref("Alarm"),
+	})}}),
 	"Login": object([]string{"login", "password"}, obj{"login": str(""), "password": str("")}),
 	"User": object(nil, obj{
 		"id": integer(""), "login": str(""), "role": str("admin, operator, manager, on-call, viewer or a custom role"), "disabled": boolean(""),
@@ -168,6 +293,41 @@ var schemas = obj{
 	}),
 }
 
+// queryParams documents the query parameters of routes that are not
+// lists: name and description.
+var queryParams = map[string][][2]string{
+	"/api/v1/events": {
+		{"component", "Exact component"}, {"connector", "Exact connector"}, {"search", "Text in the output or component"},
+		{"since", "RFC 3339"}, {"until", "RFC 3339"},
+	},
+	"/api/v1/alarms": {
+		{"component", "Exact component"}, {"resource", "Exact resource"}, {"connector", "Exact connector"},
+		{"state", "0..3"}, {"criticality", "green, orange or red"}, {"ack", "true or false"}, {"snoozed", "true or false"},
+		{"domain", "The alarm's domain or its component's host's"}, {"group", "Component is a host of this host group"},
+		{"status", "open, resolved, archived or flapping (open and flapping) (default: open and resolved)"},
+		{"flapping", "true or false"},
+		{"search", "Text in component, resource, output or connector name"},
+		{"since", "RFC 3339: last event at or after"}, {"until", "RFC 3339: opened before"},
+	},
+	"/api/v1/hosts/{id}/dashboard": {
+		{"range", "1h, 6h, 24h, 7d, 30d, 90d, 1y (default 24h)"},
+		{"start", "RFC 3339 or Unix seconds (default end minus range)"},
+		{"end", "RFC 3339 or Unix seconds (default now)"},
+	},
+	"/api/v1/graph.png": {
+		{"query", "PromQL; $window is replaced by a window of at least two steps"},
+		{"start", "RFC 3339 or Unix seconds (default end minus 1 h)"},
+		{"end", "RFC 3339 or Unix seconds (default now)"},
+		{"width", "Pixels, 100..4000 (default 800)"},
+		{"height", "Pixels, 80..3000 (default 300)"},
+		{"title", "Title drawn above the graph"},
+		{"unit", "Unit of the values (s, ms, B, %, /s…), shown on the axis"},
+		{"warning", "Value drawn as a dashed warning line"},
+		{"critical", "Value drawn as a dashed critical line"},
+		{"tz", "IANA time zone of the time axis (default UTC)"},
+	},
+}
+
 func content(schema obj) obj {
 	return obj{"application/json": obj{"schema": schema}}
 }
@@ -195,6 +355,9 @@ func buildOpenAPI() obj {
 		if strings.Contains(rt.pattern, "{id}") {
 			params = append(params, obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"}})
 		}
+		for _, qp := range queryParams[rt.pattern] {
+			params = append(params, obj{"name": qp[0], "in": "query", "description": qp[1], "schema": obj{"type": "string"}})
+		}
 		if strings.HasPrefix(rt.out, "[]") {
 			params = append(params,
 				obj{"name": "limit", "in": "query", "schema": obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
@@ -208,12 +371,22 @@ func buildOpenAPI() obj {
 		}
 		okCode := "200"
 		switch {
-		case rt.method == "POST" && rt.out != "" && rt.pattern != "/api/v1/login":
+		case rt.accepted:
+			okCode = "202"
+		case rt.method == "POST" && rt.out != "" && rt.pattern != "/api/v1/login" && !strings.HasPrefix(rt.pattern, "/api/v1/alarms") && !strings.HasSuffix(rt.pattern, "/dry-run"):
 			okCode = "201"
 		case rt.method == "DELETE" || rt.pattern == "/api/v1/logout":
 			okCode = "204"
 		case strings.HasSuffix(rt.pattern, "/check"):
 			okCode = "202"
+		case rt.bulk:
+			okCode = "204"
+		}
+		if rt.bulk {
+			op["requestBody"] = obj{"required": true, "content": obj{"application/x-protobuf": obj{"schema": obj{
+				"type": "string", "format": "binary",
+				"description": "Snappy-compressed (block format) protobuf prometheus.WriteRequest, with Content-Encoding: snappy and X-Prometheus-Remote-Write-Version: 0.1.0",
+			}}}}
 		}
 		resp := obj{"description": "Success"}
 		if rt.out != "" {
@@ -255,7 +428,7 @@ func buildOpenAPI() obj {
 
 func operationID(rt route) string {
 	parts := []string{strings.ToLower(rt.method)}
-	for _, seg := range strings.Split(strings.TrimPrefix(rt.pattern, "/api/v1/"), "/") {
+	for _, seg := range strings.Split(strings.TrimPrefix(strings.TrimPrefix(rt.pattern, "/api/v1/"), "/"), "/") {
 		if seg == "{id}" {
 			seg = "byId"
 		}

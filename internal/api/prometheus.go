@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/vigie-monitoring/vigie/internal/metrics"
+	"github.com/vigie-monitoring/vigie/internal/metrics/remote"
 )
 
 // Metrics is the time-series database the Prometheus-compatible query API
@@ -22,6 +24,48 @@ type Metrics interface {
 	Series(ctx context.Context, selectors []string, start, end time.Time) ([]map[string]string, error)
 	LabelNames(ctx context.Context, start, end time.Time) ([]string, error)
 	LabelValues(ctx context.Context, name string, start, end time.Time) ([]string, error)
+}
+
+// resolutions is implemented by a store that reads rollups for long
+// ranges: answers say which resolution was read, in X-Vigie-Resolution.
+type resolutions interface {
+	ResolutionFor(q string, step time.Duration) (metrics.Resolution, error)
+}
+
+func (s *Server) setResolution(w http.ResponseWriter, q string, step time.Duration) {
+	if r, ok := s.opts.Metrics.(resolutions); ok {
+		if res, err := r.ResolutionFor(q, step); err == nil {
+			w.Header().Set("X-Vigie-Resolution", res.String())
+		}
+	}
+}
+
+// Receiver stores remote-write pushes: see remote.Receiver.
+type Receiver interface {
+	MaxBodyBytes() int64
+	Receive(ctx context.Context, h http.Header, body io.Reader) error
+}
+
+// promWrite accepts Prometheus remote write 1.0. Errors name what is
+// wrong: 400 for a malformed request or refused samples (as Prometheus
+// answers, so that senders do not retry them), 413 past the bounds, 415
+// for another protocol.
+func (s *Server) promWrite(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Receiver == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "remote write is not available")
+		return
+	}
+	err := s.opts.Receiver.Receive(r.Context(), r.Header, r.Body)
+	var re *remote.Error
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.As(err, &re):
+		writeError(w, re.Status, re.Reason, re.Msg)
+	default:
+		s.log.Error("storing remote-write samples", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
 }
 
 // maxQueryLen bounds a PromQL expression.
@@ -96,6 +140,7 @@ func (s *Server) promQuery(w http.ResponseWriter, r *http.Request) {
 		s.promErr(w, err)
 		return
 	}
+	s.setResolution(w, q, 0)
 	writeJSON(w, http.StatusOK, promAnswer{Status: "success", Data: encodeValue(v)})
 }
 
@@ -117,6 +162,7 @@ func (s *Server) promQueryRange(w http.ResponseWriter, r *http.Request) {
 		s.promErr(w, err)
 		return
 	}
+	s.setResolution(w, q, step)
 	writeJSON(w, http.StatusOK, promAnswer{Status: "success", Data: encodeValue(v)})
 }
 

@@ -20,8 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vigie-monitoring/vigie/internal/alarms"
 	"github.com/vigie-monitoring/vigie/internal/auth"
 	"github.com/vigie-monitoring/vigie/internal/checks"
+	"github.com/vigie-monitoring/vigie/internal/events/rules"
 	"github.com/vigie-monitoring/vigie/internal/inventory"
 	"github.com/vigie-monitoring/vigie/internal/state"
 	"github.com/vigie-monitoring/vigie/internal/store"
@@ -51,13 +53,23 @@ type Defaults struct {
 
 // Options configure a Server.
 type Options struct {
-	Store         store.Store
-	Auth          *auth.Service
-	Monitor       Monitor
-	Hub           *Hub
-	Metrics       Metrics
-	Console       http.Handler
-	Gatherer      prometheus.Gatherer
+	Store   store.Store
+	Auth    *auth.Service
+	Monitor Monitor
+	Hub     *Hub
+	Metrics Metrics
+	// Alarms takes events and operators' actions (503 when nil).
+	Alarms Alarms
+	// Rules are the qualification rules (503 when nil).
+	Rules *rules.Manager
+	// Alertmanager serves the Alertmanager webhook (503 when nil).
+	Alertmanager http.Handler
+	// Receiver stores Prometheus remote-write pushes (503 when nil).
+	Receiver Receiver
+	Console  http.Handler
+	Gatherer prometheus.Gatherer
+	// Registerer, when set, gets the API's own metrics.
+	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
 	MaxBodyBytes  int64
 	PublicMetrics bool
@@ -69,11 +81,15 @@ type Options struct {
 // Server is the HTTP API.
 type Server struct {
 	opts Options
-	st   store.Store
-	auth *auth.Service
-	mon  Monitor
-	log  *slog.Logger
-	mux  *http.ServeMux
+	// eventsIn counts events taken by POST /api/v1/events, eventsRefused
+	// those refused, by reason.
+	eventsIn      prometheus.Counter
+	eventsRefused *prometheus.CounterVec
+	st            store.Store
+	auth          *auth.Service
+	mon           Monitor
+	log           *slog.Logger
+	mux           *http.ServeMux
 }
 
 // route is one API endpoint; the table is also what the OpenAPI test
@@ -86,6 +102,17 @@ type route struct {
 	// other route needs its permission.
 	public, self bool
 	perm         auth.Permission
+	// bulk routes take large binary bodies (bounded by the receiver, not
+	// http.max_body_bytes) and are not audited: a Prometheus pushes every
+	// few seconds.
+	bulk bool
+	// body, when set, bounds the route's body instead of
+	// http.max_body_bytes; quiet routes are not audited (sources post
+	// events by the thousand).
+	body  func(*Server) int64
+	quiet bool
+	// accepted routes answer 202.
+	accepted bool
 	// summary, in and out document the route in the OpenAPI document: in
 	// and out name schemas ("Host", "[]Host" for a list page).
 	summary, in, out string
@@ -110,6 +137,7 @@ func init() {
 		{method: "DELETE", pattern: "/api/v1/hosts/{id}", handler: (*Server).deleteHost, perm: auth.PermHostsWrite, summary: "Delete a host and its services"},
 		{method: "GET", pattern: "/api/v1/hosts/{id}/services", handler: (*Server).hostServices, perm: auth.PermServicesRead, summary: "List a host's services", out: "[]Service"},
 		{method: "GET", pattern: "/api/v1/hosts/{id}/history", handler: (*Server).hostHistory, perm: auth.PermHostsRead, summary: "A host's state periods, newest first (from, to, limit)", out: "[]StateChange"},
+		{method: "GET", pattern: "/api/v1/hosts/{id}/dashboard", handler: (*Server).hostDashboard, perm: auth.PermMetricsRead, summary: "A host's dashboard: one panel per metric family the time-series store holds for the host, grouped by service (range 1h…1y, or start and end)", out: "Dashboard"},
 		{method: "POST", pattern: "/api/v1/hosts/{id}/check", handler: (*Server).checkHostNow, perm: auth.PermChecksRun, summary: "Check a host now"},
 
 		{method: "GET", pattern: "/api/v1/hostgroups", handler: (*Server).listHostGroups, perm: auth.PermHostsRead, summary: "List host groups", out: "[]HostGroup"},
@@ -128,7 +156,32 @@ func init() {
 		{method: "GET", pattern: "/api/v1/services/{id}/history", handler: (*Server).serviceHistory, perm: auth.PermServicesRead, summary: "A service's state periods, newest first (from, to, limit)", out: "[]StateChange"},
 		{method: "POST", pattern: "/api/v1/services/{id}/check", handler: (*Server).checkServiceNow, perm: auth.PermChecksRun, summary: "Check a service now"},
 
-		{method: "GET", pattern: "/api/v1/stream", handler: (*Server).stream, perm: auth.PermOverviewRead, summary: "Live events (server-sent events: status, inventory)"},
+		{method: "POST", pattern: "/api/v1/events", handler: (*Server).postEvents, perm: auth.PermEventsWrite, body: (*Server).eventsBody, quiet: true, accepted: true, summary: "Send one event or an array of at most 1000 events in the Canopsis form (1 MiB); 202 once stored", in: "EventInput", out: "EventsAccepted"},
+		{method: "GET", pattern: "/api/v1/events", handler: (*Server).listLogs, perm: auth.PermAlarmsRead, summary: "Log events (kept, never alarms), newest first (filters: component, connector, search, since, until)", out: "[]LogEvent"},
+		{method: "POST", pattern: "/api/v1/integrations/alertmanager", handler: (*Server).alertmanager, perm: auth.PermEventsWrite, quiet: true, summary: "Prometheus Alertmanager webhook (version 4): each alert an event; 200 once stored"},
+		{method: "GET", pattern: "/api/v1/rules", handler: (*Server).listRules, perm: auth.PermAlarmsRead, summary: "Qualification rules in the order they apply (events.rules of the YAML first, source config), with their hit counts", out: "RuleList"},
+		{method: "POST", pattern: "/api/v1/rules", handler: (*Server).createRule, perm: auth.PermRulesManage, summary: "Create a rule, last or at position among the API's rules (0 first)", in: "RuleInput", out: "Rule"},
+		{method: "GET", pattern: "/api/v1/rules/{id}", handler: (*Server).getRule, perm: auth.PermAlarmsRead, summary: "Get a rule by name, with its hit counts", out: "Rule"},
+		{method: "PUT", pattern: "/api/v1/rules/{id}", handler: (*Server).updateRule, perm: auth.PermRulesManage, summary: "Replace a rule, by name, in place (409 managed_by_config for YAML rules)", in: "RuleInput", out: "Rule"},
+		{method: "DELETE", pattern: "/api/v1/rules/{id}", handler: (*Server).deleteRule, perm: auth.PermRulesManage, summary: "Delete a rule, by name (409 managed_by_config for YAML rules)"},
+		{method: "POST", pattern: "/api/v1/rules/dry-run", handler: (*Server).dryRun, perm: auth.PermRulesManage, summary: "What a rule (rule, or name of one), or every rule in force (neither), would do to a sample event; counts no hit", in: "RuleDryRun", out: "RuleDryRunResult"},
+		{method: "GET", pattern: "/api/v1/alarms", handler: (*Server).listAlarms, perm: auth.PermAlarmsRead, summary: "List alarms, newest first (filters: component, resource, connector, state, criticality, ack, snoozed, flapping, domain, group, status, search, since, until)", out: "[]Alarm"},
+		{method: "GET", pattern: "/api/v1/alarms/{id}", handler: (*Server).getAlarm, perm: auth.PermAlarmsRead, summary: "Get an alarm with its steps", out: "Alarm"},
+		{method: "POST", pattern: "/api/v1/alarms/{id}/ack", handler: alarmAction(alarms.StepAck), perm: auth.PermAlarmsAck, summary: "Acknowledge an alarm (comment)", in: "AlarmAction", out: "Alarm"},
+		{method: "POST", pattern: "/api/v1/alarms/{id}/unack", handler: alarmAction(alarms.StepUnack), perm: auth.PermAlarmsAck, summary: "Remove an alarm's acknowledgement (comment)", in: "AlarmAction", out: "Alarm"},
+		{method: "POST", pattern: "/api/v1/alarms/{id}/comment", handler: alarmAction(alarms.StepComment), perm: auth.PermAlarmsAck, summary: "Comment on an alarm (comment)", in: "AlarmAction", out: "Alarm"},
+		{method: "POST", pattern: "/api/v1/alarms/{id}/criticality", handler: alarmAction(alarms.StepCriticality), perm: auth.PermAlarmsAck, summary: "Set an alarm's criticality by hand (criticality, lock, comment)", in: "AlarmAction", out: "Alarm"},
+		{method: "POST", pattern: "/api/v1/alarms/{id}/cancel", handler: alarmAction(alarms.StepCancel), perm: auth.PermAlarmsAck, summary: "Cancel an open alarm: it is resolved by hand (comment)", in: "AlarmAction", out: "Alarm"},
+		{method: "POST", pattern: "/api/v1/alarms/{id}/snooze", handler: alarmAction(alarms.StepSnooze), perm: auth.PermAlarmsSnooze, summary: "Snooze an open alarm until a time (until, comment)", in: "AlarmAction", out: "Alarm"},
+		{method: "POST", pattern: "/api/v1/alarms/{id}/transfer", handler: alarmAction(alarms.StepTransfer), perm: auth.PermAlarmsTransfer, summary: "Transfer an alarm to users (users, comment); recorded", in: "AlarmAction", out: "Alarm"},
+		{method: "POST", pattern: "/api/v1/alarms/{id}/archive", handler: alarmAction(alarms.StepArchive), perm: auth.PermAlarmsArchive, summary: "Archive an alarm: out of the live view, kept and searchable (comment)", in: "AlarmAction", out: "Alarm"},
+		{method: "DELETE", pattern: "/api/v1/alarms/{id}", handler: (*Server).deleteAlarm, perm: auth.PermAlarmsDelete, summary: "Purge an alarm and its steps; with archive=true archive it instead (needs alarms.archive)"},
+		{method: "GET", pattern: "/api/v1/maintenances", handler: (*Server).listMaintenances, perm: auth.PermAlarmsRead, summary: "List maintenance windows, oldest first", out: "[]Maintenance"},
+		{method: "POST", pattern: "/api/v1/maintenances", handler: (*Server).createMaintenance, perm: auth.PermMaintenance, summary: "Create a maintenance window: start and end, or weekly; hosts, groups or match", in: "MaintenanceInput", out: "Maintenance"},
+		{method: "DELETE", pattern: "/api/v1/maintenances/{id}", handler: (*Server).deleteMaintenance, perm: auth.PermMaintenance, summary: "Delete a maintenance window; its alarms leave it"},
+		{method: "POST", pattern: "/api/v1/alarms/bulk", handler: (*Server).bulkAlarms, perm: auth.PermAlarmsRead, summary: "Apply one action to many alarms (ids, action and its fields); each action needs its own permission", in: "AlarmBulk", out: "AlarmBulkResults"},
+
+		{method: "GET", pattern: "/api/v1/stream", handler: (*Server).stream, perm: auth.PermOverviewRead, summary: "Live events (server-sent events: status, inventory, alarm)"},
 
 		{method: "GET", pattern: "/api/v1/users", handler: (*Server).listUsers, perm: auth.PermUsersManage, summary: "List users (admin)", out: "[]User"},
 		{method: "POST", pattern: "/api/v1/users", handler: (*Server).createUser, perm: auth.PermUsersManage, summary: "Create a user (admin)", in: "UserInput", out: "User"},
@@ -148,7 +201,8 @@ func init() {
 		{method: "GET", pattern: "/api/v1/audit", handler: (*Server).listAudit, perm: auth.PermAuditRead, summary: "Sign-ins and writes, newest first (filters: user, action, since)", out: "[]AuditEntry"},
 		{method: "GET", pattern: "/api/v1/lockouts", handler: (*Server).listLockouts, perm: auth.PermUsersManage, summary: "Logins and addresses locked out after failed sign-ins", out: "[]Lockout"},
 		{method: "DELETE", pattern: "/api/v1/lockouts/{id}", handler: (*Server).liftLockout, perm: auth.PermUsersManage, summary: "Lift a lock-out (login:NAME or addr:ADDRESS)"},
-		{method: "GET", pattern: "/api/v1/graph.png", handler: (*Server).graphPNG, perm: auth.PermMetricsRead, summary: "A PromQL range query drawn as a PNG (query, start, end, width, height)"},
+		{method: "GET", pattern: "/api/v1/graph.png", handler: (*Server).graphPNG, perm: auth.PermMetricsRead, summary: "A PromQL range query drawn as a PNG, with title, unit, legend and threshold lines"},
+		{method: "POST", pattern: "/prometheus/api/v1/write", handler: (*Server).promWrite, perm: auth.PermMetricsWrite, bulk: true, summary: "Prometheus remote write 1.0: a snappy-compressed protobuf WriteRequest pushed by a Prometheus or an agent; 204 once stored"},
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: (*Server).openapi, public: true, summary: "This document"},
 	}
 }
@@ -164,7 +218,17 @@ func New(opts Options) *Server {
 	if opts.Hub == nil {
 		opts.Hub = NewHub(nil)
 	}
-	s := &Server{opts: opts, st: opts.Store, auth: opts.Auth, mon: opts.Monitor, log: opts.Logger, mux: http.NewServeMux()}
+	s := &Server{opts: opts, st: opts.Store, auth: opts.Auth, mon: opts.Monitor, log: opts.Logger, mux: http.NewServeMux(),
+		eventsIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigie_api_events_received_total", Help: "Events accepted by POST /api/v1/events (answered 202).",
+		}),
+		eventsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigie_api_events_refused_total", Help: "Requests to POST /api/v1/events refused, by reason (invalid, too_large, unavailable).",
+		}, []string{"reason"}),
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(s.eventsIn, s.eventsRefused)
+	}
 	for _, rt := range routes {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
@@ -180,6 +244,9 @@ func New(opts Options) *Server {
 			{"/prometheus/api/v1/series", (*Server).promSeries},
 			{"/prometheus/api/v1/labels", (*Server).promLabels},
 			{"/prometheus/api/v1/label/{id}/values", (*Server).promLabelValues},
+			{"/prometheus/api/v1/status/buildinfo", (*Server).promBuildInfo},
+			{"/prometheus/api/v1/metadata", (*Server).promMetadata},
+			{"/prometheus/api/v1/query_exemplars", (*Server).promExemplars},
 		} {
 			for _, m := range []string{"GET", "POST"} {
 				s.mux.Handle(m+" "+pr.pattern, s.wrap(route{method: "GET", pattern: pr.pattern, handler: pr.h, perm: auth.PermMetricsRead}))
@@ -280,7 +347,16 @@ func (s *Server) wrap(rt route) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		limit := s.opts.MaxBodyBytes
+		if rt.bulk && s.opts.Receiver != nil {
+			limit = s.opts.Receiver.MaxBodyBytes() + 1 // the receiver reads one more to tell oversize
+		}
+		if rt.body != nil {
+			if n := rt.body(s); n > 0 {
+				limit = n
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if !rt.public {
 			p, err := s.auth.Authenticate(r)
 			if err != nil {
@@ -303,7 +379,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, p))
 		}
-		if r.Method == http.MethodGet || rt.method == http.MethodGet || rt.pattern == "/api/v1/login" {
+		if r.Method == http.MethodGet || rt.method == http.MethodGet || rt.pattern == "/api/v1/login" || rt.bulk || rt.quiet {
 			rt.handler(s, w, r)
 			return
 		}
@@ -543,11 +619,15 @@ type list struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-func nextCursor(n, limit int, lastID int64) string {
-	if n < limit {
-		return ""
+// pageOf trims rows read with a limit one above the page's to the page,
+// and gives the next page's cursor only when a row beyond it exists: a
+// last page that happens to be full says it is the last.
+func pageOf[T any](rows []T, limit int, id func(T) int64) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
 	}
-	return strconv.FormatInt(lastID, 10)
+	rows = rows[:limit]
+	return rows, strconv.FormatInt(id(rows[limit-1]), 10)
 }
 
 // validateCheck validates a check spec as the scheduler will build it, so

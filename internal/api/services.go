@@ -115,18 +115,18 @@ func (s *Server) serveServiceList(w http.ResponseWriter, r *http.Request, f stor
 		}
 		f.State = &n
 	}
+	f.Page.Limit++
 	svcs, err := s.st.ListServices(r.Context(), f)
 	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
+	svcs, next := pageOf(svcs, p.Limit, func(s inventory.Service) int64 { return s.ID })
 	items := make([]serviceView, 0, len(svcs))
-	var last int64
 	for _, svc := range svcs {
 		items = append(items, s.serviceView(svc))
-		last = svc.ID
 	}
-	writeJSON(w, http.StatusOK, list{Items: items, NextCursor: nextCursor(len(svcs), p.Limit, last)})
+	writeJSON(w, http.StatusOK, list{Items: items, NextCursor: next})
 }
 
 func (s *Server) lookupService(ctx context.Context, ref string) (inventory.Service, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigie-monitoring/vigie/internal/alarms"
 	"github.com/vigie-monitoring/vigie/internal/state"
 )
 
@@ -36,6 +37,10 @@ type hubEvent struct {
 	kind string
 	id   int64
 	data any
+	// scoped events carry the domains they belong to (alarms); others
+	// are looked up with domainOf.
+	scoped  bool
+	domains []string
 }
 
 // SetDomainOf installs the lookup of an object's domain; call it before
@@ -69,13 +74,18 @@ func (h *Hub) loop() {
 		}
 		msg := []byte(fmt.Sprintf("event: %s\ndata: %s\n\n", ev.name, b))
 		domain, known := "", false
-		if h.domainOf != nil {
+		if h.domainOf != nil && !ev.scoped {
 			domain, known = h.domainOf(ev.kind, ev.id)
 		}
 		h.mu.Lock()
 		for c, scope := range h.subs {
-			if scope != nil && (!known || !slices.Contains(scope, domain)) {
-				continue
+			if scope != nil {
+				if ev.scoped && !slices.ContainsFunc(ev.domains, func(d string) bool { return slices.Contains(scope, d) }) {
+					continue
+				}
+				if !ev.scoped && (!known || !slices.Contains(scope, domain)) {
+					continue
+				}
 			}
 			select {
 			case c <- msg:
@@ -88,8 +98,12 @@ func (h *Hub) loop() {
 }
 
 func (h *Hub) publish(name, kind string, id int64, data any) {
+	h.send(hubEvent{name: name, kind: kind, id: id, data: data})
+}
+
+func (h *Hub) send(ev hubEvent) {
 	select {
-	case h.in <- hubEvent{name, kind, id, data}:
+	case h.in <- ev:
 	default:
 		h.dropped.Inc()
 	}
@@ -113,6 +127,18 @@ func (h *Hub) Status(ev state.Event) {
 		StateType: ev.Status.StateType, Output: ev.Status.Output,
 		LastCheck: timePtr(ev.Status.LastCheck), Changed: ev.Outcome.Changed,
 	})
+}
+
+// alarmEvent is the data of an "alarm" event.
+type alarmEvent struct {
+	Op    string       `json:"op"`
+	Alarm alarms.Alarm `json:"alarm"`
+}
+
+// Alarm publishes an alarm change to the users who see one of domains (an
+// alarm belongs to its own domain and to its component's host's).
+func (h *Hub) Alarm(ch alarms.Change, domains []string) {
+	h.send(hubEvent{name: "alarm", kind: "alarm", id: ch.Alarm.ID, data: alarmEvent{ch.Op, ch.Alarm}, scoped: true, domains: domains})
 }
 
 // Inventory publishes an inventory change.

@@ -12,15 +12,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigie-monitoring/vigie/internal/alarms"
 	"github.com/vigie-monitoring/vigie/internal/api"
 	"github.com/vigie-monitoring/vigie/internal/auth"
 	"github.com/vigie-monitoring/vigie/internal/config"
+	"github.com/vigie-monitoring/vigie/internal/events"
+	"github.com/vigie-monitoring/vigie/internal/events/rules"
 	"github.com/vigie-monitoring/vigie/internal/metrics"
+	"github.com/vigie-monitoring/vigie/internal/metrics/remote"
 	"github.com/vigie-monitoring/vigie/internal/state"
 	"github.com/vigie-monitoring/vigie/internal/store"
 	"github.com/vigie-monitoring/vigie/internal/web"
@@ -31,22 +36,37 @@ var Version = "dev"
 
 // App is a running vigie server.
 type App struct {
-	cfg    *config.Config
-	env    []string
-	log    *slog.Logger
-	st     store.Store
-	tsdb   *metrics.DB
-	auth   *auth.Service
-	engine *state.Engine
-	mon    *monitor
-	hub    *api.Hub
-	api    *api.Server
-	sync   *syncer
-	ln     net.Listener
-	reload chan struct{}
+	cfg     *config.Config
+	env     []string
+	log     *slog.Logger
+	st      store.Store
+	tsdb    *metrics.DB
+	auth    *auth.Service
+	engine  *state.Engine
+	mon     *monitor
+	hub     *api.Hub
+	alarms  *alarms.Engine
+	rules   *rules.Engine
+	ruleMgr *rules.Manager
+	checkEv *checkEvents
+	api     *api.Server
+	sync    *syncer
+	ln      net.Listener
+	reload  chan struct{}
 	// Notice receives one-off messages for the operator at the terminal
 	// (the generated admin password), never the log.
 	notice io.Writer
+
+	// sink stores samples and forwards them (remotewrite.go); receiver
+	// takes remote-write pushes into it.
+	sink     *sampleSink
+	receiver *remote.Receiver
+
+	// reg holds vigie's own metrics; eventSink takes what the event
+	// sources receive (sources.go), amHandler is the Alertmanager webhook.
+	reg       *prometheus.Registry
+	eventSink events.Sink
+	amHandler http.Handler
 }
 
 // New opens storage and builds every part. env is the environment the
@@ -79,9 +99,12 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	}
 
 	reg := prometheus.NewRegistry()
+	a.reg = reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.tsdb, err = metrics.Open(filepath.Join(cfg.DataDir, "tsdb"), metrics.Options{
 		Logger: log, Registerer: reg, Retention: cfg.Metrics.Retention.D(), RetentionBytes: cfg.Metrics.RetentionBytes,
+		Rollup5mRetention: cfg.Metrics.Rollup5mRetention.D(), Rollup1hRetention: cfg.Metrics.Rollup1hRetention.D(),
+		PrecisionBits: cfg.Metrics.PrecisionBits, MinFreeBytes: cfg.Metrics.MinFreeBytes,
 	})
 	if err != nil {
 		st.Close()
@@ -90,19 +113,59 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	ok := false
 	defer func() {
 		if !ok {
+			if a.sink != nil {
+				a.sink.close()
+			}
 			a.tsdb.Close()
 		}
 	}()
+	if err := a.openRemoteWrite(reg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.hub = api.NewHub(reg)
+	idle, err := idleRules(cfg.Alarms.IdleRules)
+	if err == nil {
+		a.alarms, err = alarms.New(ctx, alarms.Options{Store: st, ResolveDelay: cfg.Alarms.ResolveDelay.D(), Publish: a.publishAlarm, Logger: log, Registerer: reg,
+			FlapChanges: cfg.Alarms.Flapping.Changes, FlapWindow: cfg.Alarms.Flapping.Window.D(), IdleRules: idle})
+	}
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("loading the open alarms: %w", err)
+	}
+	// Every event, whatever its source, is qualified by the rules before
+	// the engine stores it: events.rules of the YAML first, then those
+	// made through the API.
+	a.rules = rules.NewEngine()
+	var skipped []error
+	a.ruleMgr, skipped, err = rules.NewManager(ctx, a.rules, st, cfg.Events.Rules)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, err := range skipped {
+		log.Warn("event rule not applied", "err", err)
+	}
+	reg.MustRegister(a.rules)
+	qualified := &rules.Sink{Rules: a.rules, Next: a.alarms}
+	a.eventSink = qualified
+	a.checkEv = newCheckEvents(qualified, cfg.Alarms.ConnectorName, reg)
+	a.checkEv.log = log
 	a.engine = state.NewEngine(state.EngineOptions{
 		Concurrency: cfg.Scheduler.Concurrency,
 		Writer:      writerFunc(a.writeResults),
-		Publish:     a.hub.Status,
-		Logger:      log,
-		Metrics:     state.NewMetrics(reg),
-		Thresholds:  state.Thresholds{Low: cfg.Scheduler.FlapLowThreshold, High: cfg.Scheduler.FlapHighThreshold},
+		Publish: func(ev state.Event) {
+			a.hub.Status(ev)
+			a.checkEv.publish(ev)
+		},
+		Logger:     log,
+		Metrics:    state.NewMetrics(reg),
+		Thresholds: state.Thresholds{Low: cfg.Scheduler.FlapLowThreshold, High: cfg.Scheduler.FlapHighThreshold},
 	})
 	a.mon = newMonitor(a.engine, cfg.Scheduler)
+	a.mon.self = a.selfCheck
+	a.checkEv.names, a.checkEv.domainOf = a.mon.names, a.mon.DomainOf
+	a.mon.removed = a.checkEv.removed
 	a.hub.SetDomainOf(a.mon.DomainOf)
 	a.sync = &syncer{st: st, mon: a.mon, sched: cfg.Scheduler, hub: a.hub}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -110,6 +173,10 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	}, func() float64 { return float64(a.engine.Jobs()) }))
 
 	if err := a.restore(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := a.reconcile(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -127,8 +194,9 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	}
 
 	a.api = api.New(api.Options{
-		Store: st, Auth: a.auth, Monitor: a.mon, Hub: a.hub, Console: web.Handler(), Metrics: a.tsdb,
-		Gatherer: reg, Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Store: st, Auth: a.auth, Monitor: a.mon, Hub: a.hub, Alarms: qualifiedAlarms{a.alarms, qualified}, Rules: a.ruleMgr, Alertmanager: http.HandlerFunc(a.alertmanager),
+		Console: web.Handler(), Metrics: a.tsdb, Receiver: a.receiver,
+		Gatherer: reg, Registerer: reg, Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		PublicMetrics: cfg.HTTP.PublicMetrics, SecureCookies: cfg.HTTP.TLSCert != "",
 		Version: Version,
 		Defaults: api.Defaults{
@@ -208,9 +276,23 @@ func (a *App) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	srcCtx, stopSources := context.WithCancel(context.Background())
+	defer stopSources()
+	sourcesDone, err := a.startSources(srcCtx)
+	if err != nil {
+		return err
+	}
 	engineCtx, stopEngine := context.WithCancel(context.Background())
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- a.engine.Run(engineCtx) }()
+	rollupDone := make(chan struct{})
+	go func() { a.tsdb.Run(engineCtx); close(rollupDone) }()
+	// Check events and alarm resolution stop after the state engine, so
+	// that its last changes still become events.
+	alarmsCtx, stopAlarms := context.WithCancel(context.Background())
+	alarmsDone := make(chan struct{}, 2)
+	go func() { a.checkEv.run(alarmsCtx); alarmsDone <- struct{}{} }()
+	go func() { a.alarms.Run(alarmsCtx); alarmsDone <- struct{}{} }()
 
 	httpDone := make(chan error, 1)
 	go func() {
@@ -230,7 +312,6 @@ func (a *App) Run(ctx context.Context) error {
 	go a.watchConfig(ctx)
 	go a.housekeeping(ctx)
 
-	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-httpDone:
@@ -239,8 +320,15 @@ func (a *App) Run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(shutCtx)
+	stopSources()
+	sourcesDone()
 	stopEngine()
 	<-engineDone
+	stopAlarms()
+	<-alarmsDone
+	<-alarmsDone
+	<-rollupDone
+	a.sink.close()
 	if cerr := a.tsdb.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -296,8 +384,17 @@ func (a *App) reloadNow(ctx context.Context) {
 		a.log.Error("inventory not reloaded", "err", err)
 		return
 	}
-	// Only the inventory is reloaded live; other settings need a restart.
+	// Only the inventory and events.rules are reloaded live; other
+	// settings need a restart.
 	a.cfg.Inventory, a.cfg.InventoryDir = cfg.Inventory, cfg.InventoryDir
+	if !slices.EqualFunc(a.cfg.Events.Rules, cfg.Events.Rules, sameRule) {
+		if skipped, err := a.ruleMgr.SetConfig(cfg.Events.Rules); err != nil {
+			a.log.Error("events.rules not reloaded", "err", err)
+		} else {
+			a.cfg.Events.Rules = cfg.Events.Rules
+			a.log.Info("events.rules reloaded", "rules", len(cfg.Events.Rules), "api_rules_left_out", skipped)
+		}
+	}
 	n, err := a.sync.sync(ctx, inv)
 	if err != nil {
 		a.log.Error("applying the reloaded inventory", "err", err)
@@ -318,6 +415,11 @@ func (a *App) housekeeping(ctx context.Context) {
 				a.log.Warn("pruning the audit trail", "err", err)
 			} else if n > 0 {
 				a.log.Debug("old audit entries deleted", "count", n)
+			}
+			if n, err := a.st.DeleteLogsBefore(ctx, time.Now().Add(-a.cfg.Alarms.LogRetention.D())); err != nil {
+				a.log.Warn("pruning log events", "err", err)
+			} else if n > 0 {
+				a.log.Debug("old log events deleted", "count", n)
 			}
 			if n, err := a.st.DeleteExpiredSessions(ctx, time.Now().UTC()); err != nil {
 				a.log.Warn("deleting expired sessions", "err", err)

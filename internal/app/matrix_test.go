@@ -87,6 +87,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"on-call", auth.PermHostsWrite, false}, {"on-call", auth.PermOncallRead, true}, {"on-call", auth.PermIncidentsRes, true},
 		{"viewer", auth.PermIncidentsOpen, true}, {"viewer", auth.PermIncidentsRes, false}, {"viewer", auth.PermKBRead, true}, {"viewer", auth.PermHostsWrite, false},
 		{"admin", auth.PermOncallManage, true}, {"admin", auth.PermSettings, true},
+		{"admin", auth.PermRulesManage, true}, {"operator", auth.PermRulesManage, false}, {"operator", auth.PermAlarmsRead, true},
 	}
 	for _, c := range checks {
 		if byName[c.role].Has(c.perm) != c.want {

@@ -17,6 +17,11 @@ import (
 type monitor struct {
 	*state.Engine
 	sched config.Scheduler
+	// self reports on the server, for services of kind "self".
+	self checks.SelfFunc
+	// removed, when set, hears of every host and service deleted (their
+	// alarms resolve).
+	removed func(kind string, id int64)
 
 	// Domains of hosts and the host of each service, for the live
 	// stream's per-user filtering.
@@ -25,11 +30,14 @@ type monitor struct {
 	hostName   map[int64]string
 	svcHost    map[int64]int64
 	svcName    map[int64]string
+	// nameDomain is the domain of each host by name, for alarms, whose
+	// component is a host name.
+	nameDomain map[string]string
 }
 
 func newMonitor(e *state.Engine, sched config.Scheduler) *monitor {
 	return &monitor{Engine: e, sched: sched, hostDomain: map[int64]string{}, hostName: map[int64]string{},
-		svcHost: map[int64]int64{}, svcName: map[int64]string{}}
+		svcHost: map[int64]int64{}, svcName: map[int64]string{}, nameDomain: map[string]string{}}
 }
 
 // DomainOf returns the domain of a host or service.
@@ -52,12 +60,24 @@ func (m *monitor) DomainOf(kind string, id int64) (string, bool) {
 func (m *monitor) remember(h inventory.Host, svc int64, svcName string) {
 	m.mu.Lock()
 	m.hostDomain[h.ID] = h.Domain
+	if old, ok := m.hostName[h.ID]; ok && old != h.Name {
+		delete(m.nameDomain, old)
+	}
 	m.hostName[h.ID] = h.Name
+	m.nameDomain[h.Name] = h.Domain
 	if svc != 0 {
 		m.svcHost[svc] = h.ID
 		m.svcName[svc] = svcName
 	}
 	m.mu.Unlock()
+}
+
+// DomainOfHost returns the domain of a host by name.
+func (m *monitor) DomainOfHost(name string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.nameDomain[name]
+	return d, ok
 }
 
 // names returns the host and service names of an object, for metric labels.
@@ -81,7 +101,7 @@ func (m *monitor) options(h inventory.Host, timeout time.Duration) checks.Option
 	}
 	return checks.Options{
 		Address: h.Address, HostName: h.Name, Timeout: timeout,
-		PluginDirs: m.sched.PluginDirs, MaxOutputBytes: m.sched.MaxOutputBytes,
+		PluginDirs: m.sched.PluginDirs, MaxOutputBytes: m.sched.MaxOutputBytes, Self: m.self,
 	}
 }
 
@@ -130,6 +150,12 @@ func (m *monitor) HostRemoved(id int64, services []int64) {
 	for _, s := range services {
 		m.Remove(state.KindService, s)
 	}
+	if m.removed != nil {
+		for _, s := range services {
+			m.removed(state.KindService, s)
+		}
+		m.removed(state.KindHost, id)
+	}
 	// The domains stay known a moment longer, so that the deletion
 	// events still reach the right users; they are small.
 }
@@ -154,7 +180,12 @@ func (m *monitor) ServiceChanged(s inventory.Service, h inventory.Host, runNow b
 }
 
 // ServiceRemoved forgets a service.
-func (m *monitor) ServiceRemoved(id int64) { m.Remove(state.KindService, id) }
+func (m *monitor) ServiceRemoved(id int64) {
+	m.Remove(state.KindService, id)
+	if m.removed != nil {
+		m.removed(state.KindService, id)
+	}
+}
 
 // brokenCheck stands for a check whose definition no longer builds (a plugin
 // directory changed, say): it is UNKNOWN and says why, rather than silently

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/vigie-monitoring/vigie/internal/metrics"
@@ -10,14 +11,19 @@ import (
 
 // samplesOf turns a batch of results into time series: every perfdata
 // value as perfdata{host, service, metric, unit} (perfdata_total for
-// counters, unit "c", so that rate() applies), plus each check's state and
-// duration.
-func (a *App) samplesOf(batch []state.Update) []metrics.Sample {
+// counters, unit "c", so that rate() applies, with 32-bit wraps undone),
+// plus each check's state and duration. Samples are stamped with the
+// check's scheduled time when it ran on time (Status.SampleTime).
+func (a *App) samplesOf(ctx context.Context, batch []state.Update) []metrics.Sample {
 	out := make([]metrics.Sample, 0, 3*len(batch))
 	for _, u := range batch {
 		st := u.Status
 		if !st.Checked || st.LastCheck.IsZero() {
 			continue
+		}
+		at := st.SampleTime
+		if at.IsZero() {
+			at = st.LastCheck
 		}
 		host, service, ok := a.mon.names(st.Kind, st.ObjectID)
 		if !ok {
@@ -35,8 +41,8 @@ func (a *App) samplesOf(batch []state.Update) []metrics.Sample {
 			stateName = "vigie_host_state"
 		}
 		out = append(out,
-			metrics.Sample{Labels: base(stateName), T: st.LastCheck, V: float64(st.State)},
-			metrics.Sample{Labels: base("vigie_check_duration_seconds"), T: st.LastCheck, V: st.Duration.Seconds()},
+			metrics.Sample{Labels: base(stateName), T: at, V: float64(st.State)},
+			metrics.Sample{Labels: base("vigie_check_duration_seconds"), T: at, V: metrics.Seconds(st.Duration)},
 		)
 		for _, p := range st.Perfdata {
 			name := "perfdata"
@@ -48,7 +54,11 @@ func (a *App) samplesOf(batch []state.Update) []metrics.Sample {
 			if p.Unit != "" {
 				l["unit"] = p.Unit
 			}
-			out = append(out, metrics.Sample{Labels: l, T: st.LastCheck, V: p.Value})
+			v := p.Value
+			if p.Unit == "c" {
+				v = a.tsdb.Unwrap(ctx, l, v, metrics.WidthUnknown)
+			}
+			out = append(out, metrics.Sample{Labels: l, T: at, V: v})
 		}
 	}
 	return out
@@ -62,7 +72,9 @@ func (a *App) writeResults(ctx context.Context, batch []state.Update) error {
 		return err
 	}
 	if a.tsdb != nil {
-		if err := a.tsdb.Append(ctx, a.samplesOf(batch)); err != nil {
+		// While the disk is full the store has said so once, and the self
+		// check shows it: no line per batch.
+		if err := a.sink.Append(ctx, a.samplesOf(ctx, batch)); err != nil && !errors.Is(err, metrics.ErrIngestionStopped) {
 			a.log.Warn("storing perfdata", "err", err, "batch", strconv.Itoa(len(batch)))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -447,22 +448,39 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// EnsureRoles creates the default roles that do not exist yet; roles an
-// administrator adjusted are left as they are.
+// EnsureRoles creates the default roles that do not exist yet, and grants
+// the built-in roles, once, the permissions a newer vigie added to their
+// defaults (the permissions a role has seen are in Role.Known). Roles an
+// administrator adjusted otherwise stay as they are: a permission removed
+// by hand is not given back.
 func (s *Service) EnsureRoles(ctx context.Context) error {
 	have, err := s.st.ListRoles(ctx)
 	if err != nil {
 		return fmt.Errorf("listing roles: %w", err)
 	}
-	names := map[string]bool{}
+	byName := map[string]Role{}
 	for _, r := range have {
-		names[r.Name] = true
+		byName[r.Name] = r
 	}
-	for _, r := range DefaultRoles() {
-		if !names[r.Name] {
-			if err := s.st.PutRole(ctx, r); err != nil {
-				return fmt.Errorf("creating role %q: %w", r.Name, err)
+	all := AllPermissions()
+	for _, def := range DefaultRoles() {
+		r, ok := byName[def.Name]
+		switch {
+		case !ok:
+			r = def
+		case !r.Builtin || slices.Equal(r.Known, all):
+			continue
+		default:
+			for _, p := range def.Permissions {
+				if !slices.Contains(r.Known, p) && !r.Has(p) {
+					r.Permissions = append(r.Permissions, p)
+				}
 			}
+			slices.Sort(r.Permissions)
+		}
+		r.Known = all
+		if err := s.st.PutRole(ctx, r); err != nil {
+			return fmt.Errorf("writing role %q: %w", r.Name, err)
 		}
 	}
 	s.ForgetRoles()

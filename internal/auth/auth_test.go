@@ -228,3 +228,49 @@ func TestLockoutWindow(t *testing.T) {
 		t.Fatalf("after the lift: %v", err)
 	}
 }
+
+// A role seeded by an older vigie gets the permissions added since to its
+// defaults, once; a permission an administrator removed stays removed, and
+// an administrator's edit is not undone at the next start.
+func TestEnsureRolesGrantsNewPermissionsOnce(t *testing.T) {
+	s, st, _ := newService(t)
+	// As an older version left it: the viewer role without metrics.read,
+	// never brought up to date (no Known list).
+	var old []auth.Permission
+	for _, r := range auth.DefaultRoles() {
+		if r.Name == auth.RoleViewer {
+			for _, p := range r.Permissions {
+				if p != auth.PermMetricsRead {
+					old = append(old, p)
+				}
+			}
+		}
+	}
+	if err := st.PutRole(ctx, auth.Role{Name: auth.RoleViewer, Builtin: true, Permissions: old, Known: []auth.Permission{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := st.GetRole(ctx, auth.RoleViewer)
+	if !r.Has(auth.PermMetricsRead) {
+		t.Fatalf("the viewer did not get metrics.read: %v", r.Permissions)
+	}
+	// The administrator takes it away again (the API writes no Known
+	// list); the next start leaves it so.
+	r.Permissions = old
+	r.Known = nil
+	if err := st.PutRole(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = st.GetRole(ctx, auth.RoleViewer)
+	if r.Has(auth.PermMetricsRead) {
+		t.Fatalf("a permission the administrator removed came back: %v", r.Permissions)
+	}
+	if len(r.Known) != len(auth.AllPermissions()) {
+		t.Fatalf("known permissions: %v", r.Known)
+	}
+}

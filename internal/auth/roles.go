@@ -16,6 +16,7 @@ type Permission string
 const (
 	PermOverviewRead   Permission = "overview.read"
 	PermMetricsRead    Permission = "metrics.read"
+	PermMetricsWrite   Permission = "metrics.write"
 	PermHostsRead      Permission = "hosts.read"
 	PermHostsWrite     Permission = "hosts.write"
 	PermServicesRead   Permission = "services.read"
@@ -30,6 +31,8 @@ const (
 	PermAlarmsSnooze   Permission = "alarms.snooze"
 	PermAlarmsArchive  Permission = "alarms.archive"
 	PermAlarmsDelete   Permission = "alarms.delete"
+	PermMaintenance    Permission = "maintenance.manage"
+	PermEventsWrite    Permission = "events.write"
 	PermIncidentsOpen  Permission = "incidents.open"
 	PermIncidentsQual  Permission = "incidents.qualify"
 	PermIncidentsRes   Permission = "incidents.resolve"
@@ -40,16 +43,17 @@ const (
 	PermOncallManage   Permission = "oncall.manage"
 	PermReports        Permission = "reports.generate"
 	PermSettings       Permission = "settings.manage"
+	PermRulesManage    Permission = "rules.manage"
 )
 
 // AllPermissions lists every permission, sorted.
 func AllPermissions() []Permission {
 	all := []Permission{
-		PermOverviewRead, PermMetricsRead, PermHostsRead, PermHostsWrite, PermServicesRead, PermServicesWrite, PermChecksRun,
+		PermOverviewRead, PermMetricsRead, PermMetricsWrite, PermHostsRead, PermHostsWrite, PermServicesRead, PermServicesWrite, PermChecksRun,
 		PermUsersManage, PermRolesManage, PermAuditRead,
-		PermAlarmsRead, PermAlarmsAck, PermAlarmsTransfer, PermAlarmsSnooze, PermAlarmsArchive, PermAlarmsDelete,
+		PermAlarmsRead, PermAlarmsAck, PermAlarmsTransfer, PermAlarmsSnooze, PermAlarmsArchive, PermAlarmsDelete, PermEventsWrite, PermMaintenance,
 		PermIncidentsOpen, PermIncidentsQual, PermIncidentsRes, PermIncidentsXfer, PermIncidentsClose,
-		PermKBRead, PermOncallRead, PermOncallManage, PermReports, PermSettings,
+		PermKBRead, PermOncallRead, PermOncallManage, PermReports, PermSettings, PermRulesManage,
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	return all
@@ -68,6 +72,9 @@ type Role struct {
 	Permissions []Permission `json:"permissions"`
 	// Builtin roles cannot be deleted; their permissions can be adjusted.
 	Builtin bool `json:"builtin"`
+	// Known lists the permissions that existed when the role was last
+	// brought up to date (see EnsureRoles).
+	Known []Permission `json:"-"`
 }
 
 // Has reports whether the role grants p.
@@ -88,7 +95,7 @@ func DefaultRoles() []Role {
 	return []Role{
 		{Name: RoleAdmin, Permissions: AllPermissions(), Builtin: true},
 		{Name: RoleOperator, Builtin: true, Permissions: with(PermHostsWrite, PermServicesWrite, PermChecksRun, PermReports,
-			PermAlarmsAck, PermAlarmsTransfer, PermAlarmsSnooze, PermAlarmsArchive, PermAlarmsDelete,
+			PermAlarmsAck, PermAlarmsTransfer, PermAlarmsSnooze, PermAlarmsArchive, PermAlarmsDelete, PermMaintenance,
 			PermIncidentsOpen, PermIncidentsQual, PermIncidentsRes, PermIncidentsXfer, PermIncidentsClose)},
 		{Name: RoleManager, Builtin: true, Permissions: with(PermHostsWrite, PermServicesWrite, PermChecksRun, PermReports,
 			PermIncidentsOpen, PermIncidentsQual, PermIncidentsRes)},

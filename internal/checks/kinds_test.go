@@ -397,3 +397,28 @@ func TestExecMonitoringPlugins(t *testing.T) {
 		t.Fatalf("%s: %v %q %q", filepath.Base(curl), r.State, r.Output, r.LongOutput)
 	}
 }
+
+// The self kind reports what the server gives it, and says clearly when
+// there is no server (vigie check on the command line).
+func TestSelfKind(t *testing.T) {
+	c, err := New(Spec{"kind": "self"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Run(context.Background()); r.State != Unknown || !strings.Contains(r.Output, "no") {
+		t.Fatalf("without a server: %v %q", r.State, r.Output)
+	}
+	c, err = New(Spec{"kind": "self"}, Options{Self: func(context.Context) Result {
+		return Result{State: Critical, Output: "CRITICAL - time-series ingestion stopped"}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Run(context.Background())
+	if r.State != Critical || r.Output != "CRITICAL - time-series ingestion stopped" || r.Time.IsZero() {
+		t.Fatalf("with a server: %+v", r)
+	}
+	if _, err := New(Spec{"kind": "self", "port": 1}, Options{}); err == nil || !strings.Contains(err.Error(), "check.port") {
+		t.Fatalf("self with a parameter: %v", err)
+	}
+}

@@ -19,6 +19,8 @@ type Options struct {
 	PluginDirs []string
 	// MaxOutputBytes bounds what is kept of a plugin's output (64 KiB).
 	MaxOutputBytes int
+	// Self reports on the server the check runs in (the "self" kind).
+	Self SelfFunc
 }
 
 // DefaultPluginDirs are where Debian's monitoring-plugins live.
@@ -32,6 +34,7 @@ var kinds = map[string]builder{
 	"http": newHTTP,
 	"dns":  newDNS,
 	"exec": newExec,
+	"self": newSelf,
 }
 
 // Kinds lists the check kinds.

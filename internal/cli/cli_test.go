@@ -122,28 +122,7 @@ func TestKill9(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	base := "http://" + addr
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "VIGIE_TEST_SERVER=1", "VIGIE_DATA_DIR="+dir, "VIGIE_HTTP_LISTEN="+addr,
-			"VIGIE_ADMIN_PASSWORD=kill-test-pw", "VIGIE_LOG_LEVEL=warn")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			resp, err := http.Get(base + "/readyz")
-			if err == nil && resp.StatusCode == 200 {
-				resp.Body.Close()
-				return cmd
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("server did not become ready")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	start := func() *exec.Cmd { return startServerProcess(t, dir, addr) }
 	post := func(path string, body any) int {
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
@@ -267,4 +246,32 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// startServerProcess runs this test binary as a vigie server (see
+// VIGIE_TEST_SERVER in TestMain) on dir and addr, and waits until it is
+// ready; the test kills it.
+func startServerProcess(t *testing.T, dir, addr string, extraEnv ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VIGIE_TEST_SERVER=1", "VIGIE_DATA_DIR="+dir, "VIGIE_HTTP_LISTEN="+addr,
+		"VIGIE_ADMIN_PASSWORD=kill-test-pw", "VIGIE_LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, extraEnv...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("server did not become ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

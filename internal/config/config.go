@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigie-monitoring/vigie/internal/checks"
+	"github.com/vigie-monitoring/vigie/internal/events/rules"
 	"github.com/vigie-monitoring/vigie/internal/inventory"
 )
 
@@ -36,8 +38,14 @@ type Config struct {
 	Scheduler     Scheduler `yaml:"scheduler"`
 	Log           Log       `yaml:"log"`
 	Audit         Audit     `yaml:"audit"`
+	Alarms        Alarms    `yaml:"alarms"`
+	Events        Events    `yaml:"events"`
 	Metrics       Metrics   `yaml:"metrics"`
 	LDAP          LDAP      `yaml:"ldap"`
+	// Event sources: each is off while its address is empty.
+	Syslog Syslog `yaml:"syslog"`
+	AMQP   AMQP   `yaml:"amqp"`
+	NATS   NATS   `yaml:"nats"`
 	// InventoryDir is a directory of YAML files, each with hostgroups and
 	// hosts, read beside the inventory section and watched for changes.
 	InventoryDir string    `yaml:"inventory_dir"`
@@ -94,12 +102,126 @@ type Metrics struct {
 	// drops the oldest data once the store is larger.
 	Retention      Duration `yaml:"retention"`
 	RetentionBytes int64    `yaml:"retention_bytes"`
+	// Rollup5mRetention and Rollup1hRetention keep the 5-minute and 1-hour
+	// rollups (min, max, avg, count per window), which long-range queries
+	// read instead of raw data.
+	Rollup5mRetention Duration `yaml:"rollup_5m_retention"`
+	Rollup1hRetention Duration `yaml:"rollup_1h_retention"`
+	// PrecisionBits rounds gauge values to that many significant bits
+	// (8..64; 0 or 64 keeps them exact); counters are always exact.
+	PrecisionBits int `yaml:"precision_bits"`
+	// MinFreeBytes stops ingestion while the data dir's file system has
+	// less free space (0: only when a write fails).
+	MinFreeBytes int64 `yaml:"min_free_bytes"`
+	// RemoteWrite forwards every sample stored to Prometheus remote-write
+	// receivers, each through its own queue on disk.
+	RemoteWrite []RemoteWrite `yaml:"remote_write"`
+	// RemoteWriteReceiver bounds the pushes vigie accepts at
+	// /prometheus/api/v1/write.
+	RemoteWriteReceiver RemoteWriteReceiver `yaml:"remote_write_receiver"`
+}
+
+// RemoteWrite is one remote-write target.
+type RemoteWrite struct {
+	// Name names the target in metrics and logs, and its queue directory
+	// (<data_dir>/remote-write/<name>).
+	Name        string            `yaml:"name"`
+	URL         string            `yaml:"url"`
+	BearerToken string            `yaml:"bearer_token"`
+	BasicAuth   BasicAuth         `yaml:"basic_auth"`
+	Headers     map[string]string `yaml:"headers"`
+	// Timeout bounds one request (default 30s).
+	Timeout Duration `yaml:"timeout"`
+	// QueueMaxBytes bounds the queue on disk (default 1 GiB); past it the
+	// oldest samples are dropped, counted and logged.
+	QueueMaxBytes int64 `yaml:"queue_max_bytes"`
+	// BatchSamples is the most samples in one request (default 2000).
+	BatchSamples  int  `yaml:"batch_samples"`
+	TLSSkipVerify bool `yaml:"tls_skip_verify"`
+}
+
+// BasicAuth is a user name and password.
+type BasicAuth struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// RemoteWriteReceiver bounds one remote-write request.
+type RemoteWriteReceiver struct {
+	// MaxBodyBytes bounds the compressed body, MaxDecodedBytes the body
+	// once decompressed (checked before decompressing).
+	MaxBodyBytes    int64 `yaml:"max_body_bytes"`
+	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
+	MaxSeries       int   `yaml:"max_series"`
+	MaxSamples      int   `yaml:"max_samples"`
 }
 
 // Audit configures the trail of sign-ins and writes.
 type Audit struct {
 	// Retention is how long entries are kept.
 	Retention Duration `yaml:"retention"`
+}
+
+// Alarms configures the alarm engine and event intake.
+type Alarms struct {
+	// ResolveDelay is how long an alarm waits after an OK event before it
+	// is resolved; a problem within it keeps the alarm open.
+	ResolveDelay Duration `yaml:"resolve_delay"`
+	// ConnectorName is the connector_name of the events vigie's own checks
+	// raise: this server's name.
+	ConnectorName string `yaml:"connector_name"`
+	// LogRetention is how long log events (never alarms) are kept.
+	LogRetention Duration `yaml:"log_retention"`
+	// Flapping marks the alarms whose state changes too often.
+	Flapping AlarmFlapping `yaml:"flapping"`
+	// IdleRules raise an alarm for each watched component that sends no
+	// event for a while.
+	IdleRules []IdleRule `yaml:"idle_rules"`
+}
+
+// IdleRule watches the components its match selects: one that sent no
+// event for After gets an alarm.
+type IdleRule struct {
+	Name  string    `yaml:"name"`
+	Match IdleMatch `yaml:"match"`
+	After Duration  `yaml:"after"`
+}
+
+// IdleMatch selects sources by whole-value regular expressions (a plain
+// name matches itself); empty fields match everything.
+type IdleMatch struct {
+	Connector     string `yaml:"connector"`
+	ConnectorName string `yaml:"connector_name"`
+	Component     string `yaml:"component"`
+}
+
+// Patterns compiles the match's fields, anchored; nil for empty ones.
+func (m IdleMatch) Patterns() (connector, connectorName, component *regexp.Regexp, err error) {
+	out := make([]*regexp.Regexp, 3)
+	for i, v := range []string{m.Connector, m.ConnectorName, m.Component} {
+		if v == "" {
+			continue
+		}
+		if out[i], err = regexp.Compile("^(?:" + v + ")$"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return out[0], out[1], out[2], nil
+}
+
+// AlarmFlapping: Changes state changes of one alarm within Window make it
+// flap, until a whole Window passes without change; 0 changes turns it
+// off.
+type AlarmFlapping struct {
+	Changes int      `yaml:"changes"`
+	Window  Duration `yaml:"window"`
+}
+
+// Events configures what happens to events before the alarm engine.
+type Events struct {
+	// Rules qualify events in order (see internal/events/rules); they are
+	// listed before the rules made through the API and read-only there.
+	Rules []rules.Rule `yaml:"rules"`
 }
 
 // LDAP configures directory sign-in (off while url is empty).
@@ -117,6 +239,47 @@ type LDAP struct {
 	GroupRoles   []GroupRole `yaml:"group_roles"`
 	DefaultRole  string      `yaml:"default_role"`
 	Timeout      Duration    `yaml:"timeout"`
+}
+
+// Syslog configures the syslog listener (UDP and TCP on one address).
+type Syslog struct {
+	// Listen is the address ("127.0.0.1:5514"); off when empty.
+	Listen string `yaml:"listen"`
+	// ConnectorName names the listener in events (default "syslog").
+	ConnectorName string `yaml:"connector_name"`
+	// MaxMessageBytes bounds one message (default 65536).
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// MaxConns bounds open TCP connections (default 256).
+	MaxConns int `yaml:"max_conns"`
+}
+
+// AMQP configures the consumer of Canopsis events on a RabbitMQ topic
+// exchange.
+type AMQP struct {
+	// URL of the broker (amqp://user:pass@host:5672/); off when empty.
+	URL string `yaml:"url"`
+	// Exchange (default "canopsis.events"), Queue (default
+	// "vigie.events") and DeadLetterQueue (default Queue + ".dead").
+	Exchange        string `yaml:"exchange"`
+	Queue           string `yaml:"queue"`
+	DeadLetterQueue string `yaml:"dead_letter_queue"`
+	// Prefetch bounds unacknowledged deliveries (default 256).
+	Prefetch int `yaml:"prefetch"`
+}
+
+// NATS configures the consumer of Canopsis events on NATS subjects.
+type NATS struct {
+	// URL of the server (nats://host:4222, or several separated by
+	// commas); off when empty.
+	URL string `yaml:"url"`
+	// Subject (default "canopsis.events.>"), the JetStream Stream over it
+	// (default "CANOPSIS_EVENTS") and the Durable consumer (default
+	// "vigie").
+	Subject string `yaml:"subject"`
+	Stream  string `yaml:"stream"`
+	Durable string `yaml:"durable"`
+	// MaxAckPending bounds unacknowledged deliveries (default 1024).
+	MaxAckPending int `yaml:"max_ack_pending"`
 }
 
 // GroupRole maps a directory group to a role.
@@ -199,11 +362,19 @@ func Default() *Config {
 		},
 		Log:     Log{Level: "info", Format: "text"},
 		Audit:   Audit{Retention: Duration(90 * 24 * time.Hour)},
-		Metrics: Metrics{Retention: Duration(15 * 24 * time.Hour)},
+		Alarms:  Alarms{ConnectorName: "vigie", LogRetention: Duration(30 * 24 * time.Hour), Flapping: AlarmFlapping{Changes: 5, Window: Duration(10 * time.Minute)}},
+		Metrics: Metrics{Retention: Duration(15 * 24 * time.Hour), MinFreeBytes: 256 << 20, RemoteWriteReceiver: defaultReceiver, Rollup5mRetention: Duration(365 * 24 * time.Hour), Rollup1hRetention: Duration(5 * 365 * 24 * time.Hour)},
 		LDAP:    LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
+		Syslog:  Syslog{ConnectorName: "syslog", MaxMessageBytes: 64 << 10, MaxConns: 256},
+		AMQP:    AMQP{Exchange: "canopsis.events", Queue: "vigie.events", Prefetch: 256},
+		NATS:    NATS{Subject: "canopsis.events.>", Stream: "CANOPSIS_EVENTS", Durable: "vigie", MaxAckPending: 1024},
 		lines:   map[string]int{},
 	}
 }
+
+// defaultReceiver bounds a remote-write request: 10 MiB compressed, 64 MiB
+// decompressed, 100,000 series, 1,000,000 samples.
+var defaultReceiver = RemoteWriteReceiver{MaxBodyBytes: 10 << 20, MaxDecodedBytes: 64 << 20, MaxSeries: 100_000, MaxSamples: 1_000_000}
 
 // Error is a configuration error located at a key.
 type Error struct {
@@ -579,8 +750,58 @@ func (c *Config) validate() error {
 	if c.Metrics.RetentionBytes < 0 {
 		return c.errAt("metrics.retention_bytes", "must not be negative")
 	}
+	// A tier keeps at least a day: its blocks are a day long.
+	if c.Metrics.Rollup5mRetention.D() < 24*time.Hour {
+		return c.errAt("metrics.rollup_5m_retention", "must be at least 24h")
+	}
+	if c.Metrics.Rollup1hRetention.D() < 24*time.Hour {
+		return c.errAt("metrics.rollup_1h_retention", "must be at least 24h")
+	}
+	if p := c.Metrics.PrecisionBits; p != 0 && (p < 8 || p > 64) {
+		return c.errAt("metrics.precision_bits", "must be between 8 and 64 (or 0 for exact values), not %d", p)
+	}
+	if c.Metrics.MinFreeBytes < 0 {
+		return c.errAt("metrics.min_free_bytes", "must not be negative")
+	}
+	if err := c.validateRemoteWrite(); err != nil {
+		return err
+	}
 	if c.Audit.Retention.D() < time.Hour {
 		return c.errAt("audit.retention", "must be at least 1h")
+	}
+	if c.Alarms.ResolveDelay.D() < 0 {
+		return c.errAt("alarms.resolve_delay", "must not be negative")
+	}
+	if c.Alarms.LogRetention.D() < time.Hour {
+		return c.errAt("alarms.log_retention", "must be at least 1h")
+	}
+	if c.Alarms.Flapping.Changes != 0 && c.Alarms.Flapping.Changes < 2 {
+		return c.errAt("alarms.flapping.changes", "must be at least 2 (or 0: off)")
+	}
+	if c.Alarms.Flapping.Changes != 0 && c.Alarms.Flapping.Window.D() < time.Second {
+		return c.errAt("alarms.flapping.window", "must be at least 1s")
+	}
+	idle := map[string]bool{}
+	for i, r := range c.Alarms.IdleRules {
+		p := fmt.Sprintf("alarms.idle_rules[%d]", i)
+		if r.Name == "" {
+			return c.errAt(p+".name", "is required")
+		}
+		if idle[r.Name] {
+			return c.errAt(p+".name", "idle rule %q is defined twice", r.Name)
+		}
+		idle[r.Name] = true
+		for _, f := range []struct{ key, v string }{{"connector", r.Match.Connector}, {"connector_name", r.Match.ConnectorName}, {"component", r.Match.Component}} {
+			if _, err := regexp.Compile(f.v); err != nil {
+				return c.errAt(p+".match."+f.key, "compiling the pattern: %v", err)
+			}
+		}
+		if r.After.D() < time.Minute {
+			return c.errAt(p+".after", "must be at least 1m")
+		}
+	}
+	if c.Alarms.ConnectorName == "" {
+		return c.errAt("alarms.connector_name", "must not be empty")
 	}
 	if c.LDAP.URL != "" {
 		if !strings.HasPrefix(c.LDAP.URL, "ldap://") && !strings.HasPrefix(c.LDAP.URL, "ldaps://") {
@@ -601,6 +822,12 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	if err := c.validateSources(); err != nil {
+		return err
+	}
+	if err := c.validateRules(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -613,6 +840,179 @@ func (c *Config) validate() error {
 	}
 	return c.validateInventory(&c.Inventory, "inventory", c.path, c.lines)
 }
+
+var targetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+var (
+	// connectorName is a syslog connector_name, an AMQP exchange or queue.
+	connectorName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$`)
+	// natsName is a JetStream stream or consumer name.
+	natsName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	// natsSubject is a subject with wildcards: tokens of visible
+	// characters, '*' for one token, '>' only last.
+	natsSubject = regexp.MustCompile(`^(?:(?:[^.*> \t\r\n]+|\*)\.)*(?:[^.*> \t\r\n]+|\*|>)$`)
+)
+
+// validateRules compiles events.rules, naming the rule's key and line.
+func (c *Config) validateRules() error {
+	if _, err := rules.Compile(c.Events.Rules); err != nil {
+		var re *rules.Error
+		if !errors.As(err, &re) || re.Index < 0 {
+			return c.errAt("events.rules", "%v", err)
+		}
+		item := fmt.Sprintf("events.rules[%d]", re.Index)
+		key := item + "." + re.Key
+		line := c.lines[key]
+		if line == 0 {
+			line = c.lines[item]
+		}
+		msg := re.Msg
+		if re.Rule != "" {
+			msg = fmt.Sprintf("rule %q: %s", re.Rule, re.Msg)
+		}
+		return &Error{File: c.path, Line: line, Key: key, Msg: msg}
+	}
+	return nil
+}
+
+// validateSources checks the event sources' keys and sets what depends on
+// others. Messages never repeat a URL: it may carry a password.
+func (c *Config) validateSources() error {
+	sl := &c.Syslog
+	if sl.Listen != "" {
+		if _, port, err := net.SplitHostPort(sl.Listen); err != nil || port == "" {
+			return c.errAt("syslog.listen", "%q is not an address:port", sl.Listen)
+		}
+	}
+	if !connectorName.MatchString(sl.ConnectorName) {
+		return c.errAt("syslog.connector_name", "must be 1 to 255 letters, digits, '_', '.', ':', '-'")
+	}
+	if sl.MaxMessageBytes < 2048 || sl.MaxMessageBytes > 1<<20 {
+		return c.errAt("syslog.max_message_bytes", "must be between 2048 and 1048576")
+	}
+	if sl.MaxConns < 1 || sl.MaxConns > 100_000 {
+		return c.errAt("syslog.max_conns", "must be between 1 and 100000")
+	}
+	a := &c.AMQP
+	if a.URL != "" {
+		u, err := url.Parse(a.URL)
+		if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+			return c.errAt("amqp.url", "must be an amqp:// or amqps:// URL with a host")
+		}
+	}
+	if a.DeadLetterQueue == "" {
+		a.DeadLetterQueue = a.Queue + ".dead"
+	}
+	for _, kv := range [][2]string{{"amqp.exchange", a.Exchange}, {"amqp.queue", a.Queue}, {"amqp.dead_letter_queue", a.DeadLetterQueue}} {
+		if !connectorName.MatchString(kv[1]) {
+			return c.errAt(kv[0], "must be 1 to 255 letters, digits, '_', '.', ':', '-'")
+		}
+	}
+	if a.DeadLetterQueue == a.Queue {
+		return c.errAt("amqp.dead_letter_queue", "must differ from amqp.queue")
+	}
+	if a.Prefetch < 1 || a.Prefetch > 65535 {
+		return c.errAt("amqp.prefetch", "must be between 1 and 65535")
+	}
+	n := &c.NATS
+	if n.URL != "" {
+		for _, s := range strings.Split(n.URL, ",") {
+			u, err := url.Parse(strings.TrimSpace(s))
+			if err != nil || u.Host == "" {
+				return c.errAt("nats.url", "must be nats://host:port URLs separated by commas")
+			}
+			switch u.Scheme {
+			case "nats", "tls", "ws", "wss":
+			default:
+				return c.errAt("nats.url", "must use nats://, tls://, ws:// or wss://")
+			}
+		}
+	}
+	if !natsSubject.MatchString(n.Subject) {
+		return c.errAt("nats.subject", "%q is not a NATS subject (tokens separated by '.', '*' for one token, '>' last)", n.Subject)
+	}
+	if !natsName.MatchString(n.Stream) {
+		return c.errAt("nats.stream", "must be 1 to 255 letters, digits, '_', '-'")
+	}
+	if !natsName.MatchString(n.Durable) {
+		return c.errAt("nats.durable", "must be 1 to 255 letters, digits, '_', '-'")
+	}
+	if n.MaxAckPending < 1 || n.MaxAckPending > 100_000 {
+		return c.errAt("nats.max_ack_pending", "must be between 1 and 100000")
+	}
+	return nil
+}
+
+// validateRemoteWrite checks the remote-write targets and sets their
+// defaults. Messages never repeat a credential.
+func (c *Config) validateRemoteWrite() error {
+	r := c.Metrics.RemoteWriteReceiver
+	switch {
+	case r.MaxBodyBytes < 1024:
+		return c.errAt("metrics.remote_write_receiver.max_body_bytes", "must be at least 1024")
+	case r.MaxDecodedBytes < r.MaxBodyBytes:
+		return c.errAt("metrics.remote_write_receiver.max_decoded_bytes", "must be at least max_body_bytes")
+	case r.MaxSeries < 1:
+		return c.errAt("metrics.remote_write_receiver.max_series", "must be positive")
+	case r.MaxSamples < 1:
+		return c.errAt("metrics.remote_write_receiver.max_samples", "must be positive")
+	}
+	names := map[string]bool{}
+	for i := range c.Metrics.RemoteWrite {
+		rw := &c.Metrics.RemoteWrite[i]
+		p := fmt.Sprintf("metrics.remote_write[%d]", i)
+		if !targetName.MatchString(rw.Name) {
+			return c.errAt(p+".name", "is required: letters, digits, '_', '.', '-', at most 64")
+		}
+		if names[rw.Name] {
+			return c.errAt(p+".name", "remote_write %q is defined twice", rw.Name)
+		}
+		names[rw.Name] = true
+		u, err := url.Parse(rw.URL)
+		if rw.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c.errAt(p+".url", "must be an http:// or https:// URL")
+		}
+		if u.User != nil {
+			return c.errAt(p+".url", "must not carry credentials; use basic_auth or bearer_token")
+		}
+		if rw.BearerToken != "" && (rw.BasicAuth.Username != "" || rw.BasicAuth.Password != "") {
+			return c.errAt(p+".bearer_token", "bearer_token and basic_auth exclude each other")
+		}
+		if rw.BasicAuth.Password != "" && rw.BasicAuth.Username == "" {
+			return c.errAt(p+".basic_auth.username", "is required with a password")
+		}
+		for k := range rw.Headers {
+			switch strings.ToLower(k) {
+			case "authorization", "content-type", "content-encoding", "x-prometheus-remote-write-version", "user-agent", "host", "content-length":
+				return c.errAt(p+".headers."+k, "is set by vigie")
+			}
+			if !httpToken.MatchString(k) {
+				return c.errAt(p+".headers", "%q is not a header name", k)
+			}
+		}
+		if rw.Timeout == 0 {
+			rw.Timeout = Duration(30 * time.Second)
+		}
+		if d := rw.Timeout.D(); d < time.Second || d > 5*time.Minute {
+			return c.errAt(p+".timeout", "must be between 1s and 5m")
+		}
+		if rw.QueueMaxBytes == 0 {
+			rw.QueueMaxBytes = 1 << 30
+		}
+		if rw.QueueMaxBytes < 1<<20 {
+			return c.errAt(p+".queue_max_bytes", "must be at least 1048576 (1 MiB)")
+		}
+		if rw.BatchSamples == 0 {
+			rw.BatchSamples = 2000
+		}
+		if rw.BatchSamples < 1 || rw.BatchSamples > 100_000 {
+			return c.errAt(p+".batch_samples", "must be between 1 and 100000")
+		}
+	}
+	return nil
+}
+
+var httpToken = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 // validateInventory checks names and durations; check parameters are
 // validated by the checks package when the inventory is applied.

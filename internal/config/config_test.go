@@ -23,7 +23,29 @@ func TestBadConfigs(t *testing.T) {
 		{"svc_no_kind.bad.yml", `inventory.hosts[0].services[0].check.kind: is required`},
 		{"bad_yaml.bad.yml", `bad_yaml.bad.yml:1: did not find expected`},
 		{"wrong_type.bad.yml", `wrong_type.bad.yml:2:`},
+		{"bad_precision.bad.yml", `bad_precision.bad.yml:3: metrics.precision_bits: must be between 8 and 64 (or 0 for exact values), not 4`},
 		{"bad_flap.bad.yml", `bad_flap.bad.yml:3: scheduler.flap_high_threshold: flap thresholds need 0 < low < high <= 100`},
+		{"rw_bad_url.bad.yml", `rw_bad_url.bad.yml:4: metrics.remote_write[0].url: must be an http:// or https:// URL`},
+		{"rw_dup_name.bad.yml", `rw_dup_name.bad.yml:5: metrics.remote_write[1].name: remote_write "prom" is defined twice`},
+		{"rw_two_auths.bad.yml", `rw_two_auths.bad.yml:5: metrics.remote_write[0].bearer_token: bearer_token and basic_auth exclude each other`},
+		{"rw_url_creds.bad.yml", `rw_url_creds.bad.yml:4: metrics.remote_write[0].url: must not carry credentials`},
+		{"alarms_connector.bad.yml", `alarms_connector.bad.yml:3: alarms.connector_name: must not be empty`},
+		{"alarms_flapping.bad.yml", `alarms_flapping.bad.yml:3: alarms.flapping.changes: must be at least 2 (or 0: off)`},
+		{"idle_bad_regex.bad.yml", `idle_bad_regex.bad.yml:6: alarms.idle_rules[1].match.component: compiling the pattern: error parsing regexp`},
+		{"idle_dup.bad.yml", `idle_dup.bad.yml:4: alarms.idle_rules[1].name: idle rule "web" is defined twice`},
+		{"idle_short.bad.yml", `idle_short.bad.yml:4: alarms.idle_rules[0].after: must be at least 1m`},
+		{"bad_rollup_retention.bad.yml", `bad_rollup_retention.bad.yml:3: metrics.rollup_5m_retention: must be at least 24h`},
+		{"syslog_bad_listen.bad.yml", `syslog_bad_listen.bad.yml:3: syslog.listen: "5514" is not an address:port`},
+		{"syslog_small.bad.yml", `syslog_small.bad.yml:2: syslog.max_message_bytes: must be between 2048 and 1048576`},
+		{"amqp_bad_url.bad.yml", `amqp_bad_url.bad.yml:3: amqp.url: must be an amqp:// or amqps:// URL with a host`},
+		{"amqp_same_dlq.bad.yml", `amqp_same_dlq.bad.yml:3: amqp.dead_letter_queue: must differ from amqp.queue`},
+		{"nats_bad_subject.bad.yml", `nats_bad_subject.bad.yml:3: nats.subject: "canopsis.>.events" is not a NATS subject`},
+		{"nats_bad_stream.bad.yml", `nats_bad_stream.bad.yml:2: nats.stream: must be 1 to 255 letters`},
+		{"rules_bad_regex.bad.yml", `rules_bad_regex.bad.yml:6: events.rules[0].match[0].regex: rule "red-db": compiling "db(": missing closing )`},
+		{"rules_bad_criticality.bad.yml", `rules_bad_criticality.bad.yml:8: events.rules[1].actions.set_criticality: rule "purple": must be green, orange or red, not "purple"`},
+		{"rules_unknown_key.bad.yml", `rules_unknown_key.bad.yml:6: events.rules[0].match[0].greater: unknown key`},
+		{"rules_dup.bad.yml", `rules_dup.bad.yml:5: events.rules[1].name: rule "r": is defined twice`},
+		{"nats_typo.bad.yml", `nats_typo.bad.yml:1: natz: unknown key (did you mean "nats"?)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -33,6 +55,9 @@ func TestBadConfigs(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q\nwant it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Fatalf("a secret reached the error: %q", err)
 			}
 		})
 	}
@@ -61,6 +86,10 @@ func TestGoodConfig(t *testing.T) {
 	if !strings.HasSuffix(h.Where, "good.yml:11") {
 		t.Fatalf("host location %q, want good.yml:11", h.Where)
 	}
+	if r := cfg.Events.Rules; len(r) != 2 || r[0].Name != "red-db" || *r[0].Match[1].Gte != 2 || !r[0].Actions.Continue ||
+		r[1].Match[0].In[1] != "info" || !r[1].Actions.Drop {
+		t.Fatalf("events.rules = %+v", r)
+	}
 }
 
 func TestEnvOverrides(t *testing.T) {
@@ -75,6 +104,10 @@ func TestEnvOverrides(t *testing.T) {
 		"VIGIE_SCHEDULER_FLAP_HIGH_THRESHOLD=35.5",
 		"VIGIE_METRICS_RETENTION=720h",
 		"VIGIE_METRICS_RETENTION_BYTES=1073741824",
+		"VIGIE_METRICS_ROLLUP_5M_RETENTION=2160h",
+		"VIGIE_METRICS_ROLLUP_1H_RETENTION=17520h",
+		"VIGIE_METRICS_PRECISION_BITS=16",
+		"VIGIE_METRICS_MIN_FREE_BYTES=1048576",
 		"PATH=/usr/bin",
 	}
 	cfg, err := Load("testdata/good.yml", env)
@@ -84,7 +117,9 @@ func TestEnvOverrides(t *testing.T) {
 	if cfg.HTTP.Listen != "127.0.0.1:9999" || cfg.DataDir != "/srv/vigie" || cfg.AdminPassword != "s3cret-pass" ||
 		cfg.Scheduler.Concurrency != 12 || cfg.Scheduler.Interval.D() != 45*time.Second || cfg.HTTP.PublicMetrics ||
 		strings.Join(cfg.Scheduler.PluginDirs, ",") != "/a,/b" || cfg.Scheduler.FlapHighThreshold != 35.5 ||
-		cfg.Metrics.Retention.D() != 720*time.Hour || cfg.Metrics.RetentionBytes != 1<<30 {
+		cfg.Metrics.Retention.D() != 720*time.Hour || cfg.Metrics.RetentionBytes != 1<<30 ||
+		cfg.Metrics.Rollup5mRetention.D() != 2160*time.Hour || cfg.Metrics.Rollup1hRetention.D() != 17520*time.Hour ||
+		cfg.Metrics.PrecisionBits != 16 || cfg.Metrics.MinFreeBytes != 1<<20 {
 		t.Fatalf("overrides not applied: %+v", cfg)
 	}
 	_, err = Load("", []string{"VIGIE_SCHEDULER_CONCURRENCY=lots"})
@@ -95,6 +130,54 @@ func TestEnvOverrides(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "storage.driver") {
 		t.Fatalf("invalid override not validated: %v", err)
 	}
+	_, err = Load("", []string{"VIGIE_METRICS_ROLLUP_1H_RETENTION=1h"})
+	if err == nil || !strings.Contains(err.Error(), "metrics.rollup_1h_retention: must be at least 24h") {
+		t.Fatalf("invalid rollup retention not validated: %v", err)
+	}
+	_, err = Load("", []string{"VIGIE_METRICS_ROLLUP_5M_RETENTION=a year"})
+	if err == nil || !strings.Contains(err.Error(), "VIGIE_METRICS_ROLLUP_5M_RETENTION") {
+		t.Fatalf("malformed rollup retention: %v", err)
+	}
+}
+
+func TestEventSourceConfig(t *testing.T) {
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Syslog.Listen != "" || cfg.AMQP.URL != "" || cfg.NATS.URL != "" {
+		t.Fatalf("a source is on by default: %+v %+v %+v", cfg.Syslog, cfg.AMQP, cfg.NATS)
+	}
+	if cfg.Syslog.ConnectorName != "syslog" || cfg.AMQP.Exchange != "canopsis.events" || cfg.AMQP.Queue != "vigie.events" ||
+		cfg.AMQP.DeadLetterQueue != "vigie.events.dead" || cfg.NATS.Subject != "canopsis.events.>" || cfg.NATS.Stream != "CANOPSIS_EVENTS" {
+		t.Fatalf("defaults: %+v %+v %+v", cfg.Syslog, cfg.AMQP, cfg.NATS)
+	}
+	cfg, err = Load("", []string{
+		"VIGIE_SYSLOG_LISTEN=127.0.0.1:5514", "VIGIE_SYSLOG_CONNECTOR_NAME=edge",
+		"VIGIE_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/", "VIGIE_AMQP_QUEUE=q1",
+		"VIGIE_NATS_URL=nats://a:4222, nats://b:4222", "VIGIE_NATS_SUBJECT=ops.*.events.>",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Syslog.Listen != "127.0.0.1:5514" || cfg.Syslog.ConnectorName != "edge" || cfg.AMQP.URL == "" ||
+		cfg.AMQP.DeadLetterQueue != "q1.dead" || cfg.NATS.Subject != "ops.*.events.>" {
+		t.Fatalf("overrides: %+v %+v %+v", cfg.Syslog, cfg.AMQP, cfg.NATS)
+	}
+	for _, tt := range []struct{ env, want string }{
+		{"VIGIE_SYSLOG_LISTEN=nowhere", "syslog.listen"},
+		{"VIGIE_SYSLOG_MAX_CONNS=0", "syslog.max_conns"},
+		{"VIGIE_AMQP_PREFETCH=lots", "VIGIE_AMQP_PREFETCH"},
+		{"VIGIE_AMQP_EXCHANGE=has space", "amqp.exchange"},
+		{"VIGIE_NATS_URL=http://x:4222", "nats.url"},
+		{"VIGIE_NATS_SUBJECT=a..b", "nats.subject"},
+		{"VIGIE_NATS_DURABLE=a.b", "nats.durable"},
+		{"VIGIE_NATS_MAX_ACK_PENDING=-1", "nats.max_ack_pending"},
+	} {
+		if _, err := Load("", []string{tt.env}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want it to name %s", tt.env, err, tt.want)
+		}
+	}
 }
 
 func TestDefaultsWithoutFile(t *testing.T) {
@@ -104,6 +187,9 @@ func TestDefaultsWithoutFile(t *testing.T) {
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.DataDir != "./data" {
 		t.Fatalf("defaults: listen %q data %q", cfg.HTTP.Listen, cfg.DataDir)
+	}
+	if cfg.Metrics.Rollup5mRetention.D() != 8760*time.Hour || cfg.Metrics.Rollup1hRetention.D() != 43800*time.Hour {
+		t.Fatalf("rollup retention defaults: %v %v", cfg.Metrics.Rollup5mRetention, cfg.Metrics.Rollup1hRetention)
 	}
 }
 
@@ -198,5 +284,67 @@ func TestEnvExpansion(t *testing.T) {
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:9191" || cfg.Inventory.Hosts[0].Services[0].Check["url"] != "http://127.0.0.1:9191/healthz" {
 		t.Fatalf("variable not expanded: %q %v", cfg.HTTP.Listen, cfg.Inventory.Hosts[0].Services[0].Check)
+	}
+}
+
+func TestRemoteWriteConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "vigie.yaml")
+	os.WriteFile(p, []byte(`
+metrics:
+  remote_write:
+    - name: prom
+      url: http://127.0.0.1:9090/api/v1/write
+      bearer_token: ${PROM_TOKEN}
+      headers: {X-Scope-OrgID: ops}
+    - name: vm
+      url: https://vm.example/api/v1/write
+      basic_auth: {username: vigie, password: pw}
+      timeout: 5s
+      queue_max_bytes: 2097152
+      batch_samples: 500
+      tls_skip_verify: true
+`), 0o600)
+	cfg, err := Load(p, []string{"PROM_TOKEN=abc", "VIGIE_METRICS_REMOTE_WRITE_RECEIVER_MAX_SAMPLES=5000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := cfg.Metrics.RemoteWrite
+	if len(rw) != 2 || rw[0].BearerToken != "abc" || rw[0].Headers["X-Scope-OrgID"] != "ops" {
+		t.Fatalf("targets: %+v", rw)
+	}
+	if rw[0].Timeout.D() != 30*time.Second || rw[0].QueueMaxBytes != 1<<30 || rw[0].BatchSamples != 2000 {
+		t.Fatalf("defaults: %+v", rw[0])
+	}
+	if rw[1].Timeout.D() != 5*time.Second || rw[1].QueueMaxBytes != 2<<20 || rw[1].BatchSamples != 500 || !rw[1].TLSSkipVerify || rw[1].BasicAuth.Password != "pw" {
+		t.Fatalf("values: %+v", rw[1])
+	}
+	if r := cfg.Metrics.RemoteWriteReceiver; r.MaxSamples != 5000 || r.MaxBodyBytes != 10<<20 {
+		t.Fatalf("receiver: %+v", r)
+	}
+}
+
+func TestAlarmRules(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigie.yml")
+	yml := "alarms:\n  flapping: {changes: 3, window: 5m}\n  idle_rules:\n    - name: agents\n      match: {connector: nagios, component: \"web.*\"}\n      after: 10m\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, []string{"VIGIE_ALARMS_FLAPPING_CHANGES=4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := cfg.Alarms.Flapping; f.Changes != 4 || f.Window.D() != 5*time.Minute {
+		t.Fatalf("flapping: %+v", f)
+	}
+	if len(cfg.Alarms.IdleRules) != 1 || cfg.Alarms.IdleRules[0].After.D() != 10*time.Minute {
+		t.Fatalf("idle rules: %+v", cfg.Alarms.IdleRules)
+	}
+	conn, name, comp, err := cfg.Alarms.IdleRules[0].Match.Patterns()
+	if err != nil || name != nil || !conn.MatchString("nagios") || conn.MatchString("nagios2") || !comp.MatchString("web1") || comp.MatchString("aweb1") {
+		t.Fatalf("patterns: %v %v %v %v", conn, name, comp, err)
+	}
+	if def := Default(); def.Alarms.Flapping.Changes != 5 || def.Alarms.Flapping.Window.D() != 10*time.Minute {
+		t.Fatalf("default flapping: %+v", def.Alarms.Flapping)
 	}
 }

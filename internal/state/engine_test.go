@@ -253,3 +253,59 @@ func TestEngineResumesFromStoredStatus(t *testing.T) {
 type checkFunc func(context.Context) checks.Result
 
 func (f checkFunc) Run(ctx context.Context) checks.Result { return f(ctx) }
+
+func TestSampleTime(t *testing.T) {
+	sched := time.Date(2026, 11, 23, 10, 0, 30, 0, time.UTC)
+	tests := []struct {
+		name  string
+		start time.Time
+		want  time.Time
+	}{
+		{"on time", sched, sched},
+		{"a little late", sched.Add(1300 * time.Microsecond), sched},
+		{"at the tolerance", sched.Add(sampleTimeTolerance), sched},
+		{"late", sched.Add(sampleTimeTolerance + time.Millisecond), sched.Add(sampleTimeTolerance + time.Millisecond)},
+		{"early (clock stepped back)", sched.Add(-time.Millisecond), sched.Add(-time.Millisecond)},
+	}
+	for _, tt := range tests {
+		if got := sampleTime(tt.start, sched); !got.Equal(tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// Results of a check that gives no time of its own carry their scheduled
+// time for the time-series store, one interval apart exactly.
+func TestEngineStampsSamplesWithTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &memWriter{}
+		e, stop := startEngine(t, EngineOptions{Writer: w})
+		defer stop()
+		e.Upsert(Job{Kind: KindService, ID: 7, Checker: untimed{}, Interval: time.Minute, RetryInterval: time.Minute, MaxAttempts: 1}, true)
+		time.Sleep(5*time.Minute + time.Second)
+		stop()
+		var stamps []time.Time
+		for _, u := range w.updates {
+			if u.Status.SampleTime.IsZero() || u.Status.LastCheck.IsZero() {
+				t.Fatalf("update without a sample time or last check: %+v", u.Status)
+			}
+			stamps = append(stamps, u.Status.SampleTime)
+		}
+		if len(stamps) < 5 {
+			t.Fatalf("%d results in 5 minutes", len(stamps))
+		}
+		// The first run is at once; the next ones follow the schedule.
+		for i := 2; i < len(stamps); i++ {
+			if d := stamps[i].Sub(stamps[i-1]); d != time.Minute {
+				t.Errorf("sample %d is %v after the previous, want 1m", i, d)
+			}
+		}
+	})
+}
+
+// untimed is a check that leaves Result.Time to the engine.
+type untimed struct{}
+
+func (untimed) Run(context.Context) checks.Result {
+	return checks.Result{State: checks.OK, Output: "fine"}
+}

@@ -55,6 +55,9 @@ type Status struct {
 	// its state is then UNKNOWN rather than a CRITICAL that would flood the
 	// console, the way Nagios shows services of a down host.
 	Unreachable bool `json:"unreachable"`
+	// SampleTime stamps the result's time series: the check's scheduled
+	// time when it ran on time, else LastCheck. Not stored.
+	SampleTime time.Time `json:"-"`
 }
 
 // Change is one period during which an object stayed in one state; End is

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/vigie-monitoring/vigie/internal/alarms"
 	"github.com/vigie-monitoring/vigie/internal/auth"
+	"github.com/vigie-monitoring/vigie/internal/events/rules"
 	"github.com/vigie-monitoring/vigie/internal/inventory"
 	"github.com/vigie-monitoring/vigie/internal/state"
 )
@@ -151,12 +153,22 @@ type Access interface {
 	DeleteAuditBefore(ctx context.Context, t time.Time) (int, error)
 }
 
+// EventRules stores the qualification rules made through the API.
+type EventRules interface {
+	// ListEventRules returns them in the order they apply.
+	ListEventRules(ctx context.Context) ([]rules.Rule, error)
+	// ReplaceEventRules stores the whole ordered list at once.
+	ReplaceEventRules(ctx context.Context, rs []rules.Rule) error
+}
+
 // Store is everything vigie keeps in its relational database.
 type Store interface {
 	Inventory
 	States
 	Users
 	Access
+	EventRules
+	alarms.Store
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

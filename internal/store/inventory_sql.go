@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -15,7 +16,7 @@ import (
 
 const groupCols = "id, name, description, source, created_at, updated_at"
 
-func scanGroup(row interface{ Scan(...any) error }) (inventory.HostGroup, error) {
+func scanGroup(row scanner) (inventory.HostGroup, error) {
 	var g inventory.HostGroup
 	var c, u int64
 	err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Source, &c, &u)
@@ -24,62 +25,55 @@ func scanGroup(row interface{ Scan(...any) error }) (inventory.HostGroup, error)
 }
 
 func (d *DB) CreateHostGroup(ctx context.Context, g *inventory.HostGroup) error {
-	t := now()
+	t := d.stamp()
 	id, err := d.insert(ctx, "INSERT INTO hostgroups (name, description, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
 		g.Name, g.Description, g.Source, ms(t), ms(t))
 	if err != nil {
-		return d.conflict(err, fmt.Sprintf("host group %q", g.Name))
+		return d.conflict(err, "creating a host group", fmt.Sprintf("host group %q", g.Name))
 	}
 	g.ID, g.CreatedAt, g.UpdatedAt = id, t, t
 	return nil
 }
 
 func (d *DB) UpdateHostGroup(ctx context.Context, g *inventory.HostGroup) error {
-	t := now()
+	t := d.stamp()
 	err := d.execOne(ctx, fmt.Sprintf("host group %d", g.ID),
 		"UPDATE hostgroups SET name = ?, description = ?, source = ?, updated_at = ? WHERE id = ?",
 		g.Name, g.Description, g.Source, ms(t), g.ID)
 	if err != nil {
-		return d.conflict(err, fmt.Sprintf("host group %q", g.Name))
+		return d.conflict(err, fmt.Sprintf("updating host group %d", g.ID), fmt.Sprintf("host group %q", g.Name))
 	}
 	g.UpdatedAt = t
 	return nil
 }
 
+// DeleteHostGroup deletes a group; hosts keep the name in their groups, as
+// a group is only a name they share.
 func (d *DB) DeleteHostGroup(ctx context.Context, id int64) error {
-	return d.execOne(ctx, fmt.Sprintf("host group %d", id), "DELETE FROM hostgroups WHERE id = ?", id)
+	return wrap(d.execOne(ctx, fmt.Sprintf("host group %d", id), "DELETE FROM hostgroups WHERE id = ?", id),
+		fmt.Sprintf("deleting host group %d", id))
 }
 
 func (d *DB) GetHostGroup(ctx context.Context, id int64) (inventory.HostGroup, error) {
-	g, err := scanGroup(d.db.QueryRowContext(ctx, d.q("SELECT "+groupCols+" FROM hostgroups WHERE id = ?"), id))
-	return g, notFound(err, fmt.Sprintf("host group %d", id))
+	return get(ctx, d, scanGroup, fmt.Sprintf("host group %d", id), "SELECT "+groupCols+" FROM hostgroups WHERE id = ?", id)
 }
 
 func (d *DB) GetHostGroupByName(ctx context.Context, name string) (inventory.HostGroup, error) {
-	g, err := scanGroup(d.db.QueryRowContext(ctx, d.q("SELECT "+groupCols+" FROM hostgroups WHERE name = ?"), name))
-	return g, notFound(err, fmt.Sprintf("host group %q", name))
+	return get(ctx, d, scanGroup, fmt.Sprintf("host group %q", name), "SELECT "+groupCols+" FROM hostgroups WHERE name = ?", name)
 }
 
 func (d *DB) ListHostGroups(ctx context.Context, f HostGroupFilter) ([]inventory.HostGroup, error) {
-	where, args := []string{"id > ?"}, []any{f.After}
+	var w where
+	w.add("id > ?", f.After)
 	if f.Name != "" {
-		where, args = append(where, "name = ?"), append(args, f.Name)
+		w.add("name = ?", f.Name)
 	}
-	rows, err := d.db.QueryContext(ctx, d.q("SELECT "+groupCols+" FROM hostgroups WHERE "+strings.Join(where, " AND ")+
-		fmt.Sprintf(" ORDER BY id LIMIT %d", limitOf(f.Page))), args...)
+	out, err := list(ctx, d, scanGroup, "SELECT "+groupCols+" FROM hostgroups"+w.sql()+
+		fmt.Sprintf(" ORDER BY id LIMIT %d", limitOf(f.Page)), w.args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing host groups: %w", err)
 	}
-	defer rows.Close()
-	out := []inventory.HostGroup{}
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // hosts
@@ -87,7 +81,7 @@ func (d *DB) ListHostGroups(ctx context.Context, f HostGroupFilter) ([]inventory
 const hostCols = "h.id, h.name, h.address, h.groups_json, h.tags_json, h.domain, h.location, h.notes, h.check_json, " +
 	"h.interval_ms, h.retry_interval_ms, h.max_attempts, h.enabled, h.source, h.created_at, h.updated_at"
 
-func scanHost(row interface{ Scan(...any) error }) (inventory.Host, error) {
+func scanHost(row scanner) (inventory.Host, error) {
 	var (
 		h                   inventory.Host
 		groups, tags, check string
@@ -98,13 +92,13 @@ func scanHost(row interface{ Scan(...any) error }) (inventory.Host, error) {
 	if err != nil {
 		return h, err
 	}
-	h.Interval, h.RetryInterval = inventory.Duration(iv*int64(time.Millisecond)), inventory.Duration(retry*int64(time.Millisecond))
+	h.Interval, h.RetryInterval = msDuration(iv), msDuration(retry)
 	h.Enabled, h.CreatedAt, h.UpdatedAt = en != 0, fromMS(c), fromMS(u)
 	if err := json.Unmarshal([]byte(groups), &h.Groups); err != nil {
-		return h, fmt.Errorf("decoding groups of host %d: %w", h.ID, err)
+		return h, fmt.Errorf("decoding the groups of host %d: %w", h.ID, err)
 	}
 	if err := json.Unmarshal([]byte(tags), &h.Tags); err != nil {
-		return h, fmt.Errorf("decoding tags of host %d: %w", h.ID, err)
+		return h, fmt.Errorf("decoding the tags of host %d: %w", h.ID, err)
 	}
 	if check != "" {
 		if err := json.Unmarshal([]byte(check), &h.Check); err != nil {
@@ -114,6 +108,10 @@ func scanHost(row interface{ Scan(...any) error }) (inventory.Host, error) {
 	return h, nil
 }
 
+// hostArgs encodes a host's columns. Groups and tags are stored as [] and
+// {} when empty, so that they read back as empty rather than nil and the
+// JSON functions of the filters always see valid JSON; a nil check (the
+// default check) is stored as "".
 func hostArgs(h *inventory.Host) ([]any, error) {
 	groups := h.Groups
 	if groups == nil {
@@ -125,17 +123,17 @@ func hostArgs(h *inventory.Host) ([]any, error) {
 	}
 	gj, err := json.Marshal(groups)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding the groups of host %q: %w", h.Name, err)
 	}
 	tj, err := json.Marshal(tags)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding the tags of host %q: %w", h.Name, err)
 	}
 	cj := ""
 	if h.Check != nil {
 		b, err := json.Marshal(h.Check)
 		if err != nil {
-			return nil, fmt.Errorf("encoding the host check: %w", err)
+			return nil, fmt.Errorf("encoding the check of host %q: %w", h.Name, err)
 		}
 		cj = string(b)
 	}
@@ -148,128 +146,113 @@ func (d *DB) CreateHost(ctx context.Context, h *inventory.Host) error {
 	if err != nil {
 		return err
 	}
-	t := now()
+	t := d.stamp()
 	id, err := d.insert(ctx, "INSERT INTO hosts (name, address, groups_json, tags_json, domain, location, notes, check_json, "+
-		"interval_ms, retry_interval_ms, max_attempts, enabled, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"interval_ms, retry_interval_ms, max_attempts, enabled, source, created_at, updated_at) VALUES ("+placeholders(15)+")",
 		append(args, ms(t), ms(t))...)
 	if err != nil {
-		return d.conflict(err, fmt.Sprintf("host %q", h.Name))
+		return d.conflict(err, "creating a host", fmt.Sprintf("host %q", h.Name))
 	}
 	h.ID, h.CreatedAt, h.UpdatedAt = id, t, t
 	return nil
 }
 
+// UpdateHost replaces every column of the host but CreatedAt.
 func (d *DB) UpdateHost(ctx context.Context, h *inventory.Host) error {
 	args, err := hostArgs(h)
 	if err != nil {
 		return err
 	}
-	t := now()
+	t := d.stamp()
 	err = d.execOne(ctx, fmt.Sprintf("host %d", h.ID), "UPDATE hosts SET name = ?, address = ?, groups_json = ?, tags_json = ?, "+
 		"domain = ?, location = ?, notes = ?, check_json = ?, interval_ms = ?, retry_interval_ms = ?, max_attempts = ?, "+
 		"enabled = ?, source = ?, updated_at = ? WHERE id = ?", append(args, ms(t), h.ID)...)
 	if err != nil {
-		return d.conflict(err, fmt.Sprintf("host %q", h.Name))
+		return d.conflict(err, fmt.Sprintf("updating host %d", h.ID), fmt.Sprintf("host %q", h.Name))
 	}
 	h.UpdatedAt = t
 	return nil
 }
 
-// DeleteHost deletes a host, its services (by cascade) and the status and
-// history of both, in one transaction.
+// DeleteHost deletes a host, its services (the foreign key cascades) and
+// the status and history of both. Status and history hold hosts and
+// services alike, so no foreign key can reach them: they go in the same
+// transaction instead.
 func (d *DB) DeleteHost(ctx context.Context, id int64) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, q := range []string{
-		"DELETE FROM status WHERE kind = 'service' AND object_id IN (SELECT id FROM services WHERE host_id = ?)",
-		"DELETE FROM state_changes WHERE kind = 'service' AND object_id IN (SELECT id FROM services WHERE host_id = ?)",
-		"DELETE FROM status WHERE kind = 'host' AND object_id = ?",
-		"DELETE FROM state_changes WHERE kind = 'host' AND object_id = ?",
-		"DELETE FROM services WHERE host_id = ?",
-	} {
-		if _, err := tx.ExecContext(ctx, d.q(q), id); err != nil {
-			return fmt.Errorf("deleting host %d: %w", id, err)
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			"DELETE FROM status WHERE kind = 'service' AND object_id IN (SELECT id FROM services WHERE host_id = ?)",
+			"DELETE FROM state_changes WHERE kind = 'service' AND object_id IN (SELECT id FROM services WHERE host_id = ?)",
+			"DELETE FROM status WHERE kind = 'host' AND object_id = ?",
+			"DELETE FROM state_changes WHERE kind = 'host' AND object_id = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, d.q(q), id); err != nil {
+				return err
+			}
 		}
-	}
-	res, err := tx.ExecContext(ctx, d.q("DELETE FROM hosts WHERE id = ?"), id)
+		return deleteOne(ctx, tx, d.q("DELETE FROM hosts WHERE id = ?"), fmt.Sprintf("host %d", id), id)
+	})
+	return wrap(err, fmt.Sprintf("deleting host %d", id))
+}
+
+// deleteOne runs a DELETE in a transaction; deleting nothing is
+// ErrNotFound, which rolls the transaction back.
+func deleteOne(ctx context.Context, tx *sql.Tx, query, what string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("host %d: %w", id, ErrNotFound)
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
-	return tx.Commit()
+	return nil
 }
 
 func (d *DB) GetHost(ctx context.Context, id int64) (inventory.Host, error) {
-	h, err := scanHost(d.db.QueryRowContext(ctx, d.q("SELECT "+hostCols+" FROM hosts h WHERE h.id = ?"), id))
-	return h, notFound(err, fmt.Sprintf("host %d", id))
+	return get(ctx, d, scanHost, fmt.Sprintf("host %d", id), "SELECT "+hostCols+" FROM hosts h WHERE h.id = ?", id)
 }
 
 func (d *DB) GetHostByName(ctx context.Context, name string) (inventory.Host, error) {
-	h, err := scanHost(d.db.QueryRowContext(ctx, d.q("SELECT "+hostCols+" FROM hosts h WHERE h.name = ?"), name))
-	return h, notFound(err, fmt.Sprintf("host %q", name))
+	return get(ctx, d, scanHost, fmt.Sprintf("host %q", name), "SELECT "+hostCols+" FROM hosts h WHERE h.name = ?", name)
 }
 
-// stateWhere filters on the current state of an object: -1 is pending
-// (never checked).
-func stateWhere(alias string, st *int) (string, []any) {
-	if *st < 0 {
-		return "(" + alias + ".object_id IS NULL OR " + alias + ".checked = 0)", nil
-	}
-	return "(" + alias + ".checked = 1 AND " + alias + ".state = ?)", []any{*st}
-}
-
+// ListHosts lists hosts by id. The state filter joins the status table:
+// -1 (pending) is a host with no status or never checked.
 func (d *DB) ListHosts(ctx context.Context, f HostFilter) ([]inventory.Host, error) {
-	where, args := []string{"h.id > ?"}, []any{f.After}
+	var w where
 	from := "hosts h"
+	w.add("h.id > ?", f.After)
 	if f.Name != "" {
-		where, args = append(where, "h.name = ?"), append(args, f.Name)
+		w.add("h.name = ?", f.Name)
 	}
 	if f.Search != "" {
 		p := "%" + likeEscape(strings.ToLower(f.Search)) + "%"
-		where = append(where, `(LOWER(h.name) LIKE ? ESCAPE '\' OR LOWER(h.address) LIKE ? ESCAPE '\' OR LOWER(h.notes) LIKE ? ESCAPE '\')`)
-		args = append(args, p, p, p)
+		w.add(`(LOWER(h.name) LIKE ? ESCAPE '\' OR LOWER(h.address) LIKE ? ESCAPE '\' OR LOWER(h.notes) LIKE ? ESCAPE '\')`, p, p, p)
 	}
 	if f.Group != "" {
-		// Membership is in the JSON array: match the group's JSON string,
-		// quotes included, so "web" does not match "web2".
-		g, _ := json.Marshal(f.Group)
-		where, args = append(where, `h.groups_json LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(string(g))+"%")
+		w.add(d.d.inGroup, f.Group)
 	}
 	if f.Domain != "" {
-		where, args = append(where, "h.domain = ?"), append(args, f.Domain)
+		w.add("h.domain = ?", f.Domain)
 	}
 	if f.Domains != nil {
-		w, a := inList("h.domain", f.Domains)
-		where, args = append(where, w), append(args, a...)
+		w.in("h.domain", f.Domains)
 	}
 	if f.Source != "" {
-		where, args = append(where, "h.source = ?"), append(args, f.Source)
+		w.add("h.source = ?", f.Source)
 	}
 	if f.State != nil {
 		from += " LEFT JOIN status st ON st.kind = 'host' AND st.object_id = h.id"
-		w, a := stateWhere("st", f.State)
-		where, args = append(where, w), append(args, a...)
+		w.state("st", *f.State)
 	}
-	rows, err := d.db.QueryContext(ctx, d.q("SELECT "+hostCols+" FROM "+from+" WHERE "+strings.Join(where, " AND ")+
-		fmt.Sprintf(" ORDER BY h.id LIMIT %d", limitOf(f.Page))), args...)
+	out, err := list(ctx, d, scanHost, "SELECT "+hostCols+" FROM "+from+w.sql()+
+		fmt.Sprintf(" ORDER BY h.id LIMIT %d", limitOf(f.Page)), w.args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing hosts: %w", err)
 	}
-	defer rows.Close()
-	out := []inventory.Host{}
-	for rows.Next() {
-		h, err := scanHost(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // services
@@ -277,7 +260,10 @@ func (d *DB) ListHosts(ctx context.Context, f HostFilter) ([]inventory.Host, err
 const serviceCols = "s.id, s.host_id, h.name, s.name, s.check_json, s.interval_ms, s.retry_interval_ms, s.max_attempts, " +
 	"s.timeout_ms, s.enabled, s.source, s.created_at, s.updated_at"
 
-func scanService(row interface{ Scan(...any) error }) (inventory.Service, error) {
+// serviceFrom joins the host for HostName.
+const serviceFrom = "services s JOIN hosts h ON h.id = s.host_id"
+
+func scanService(row scanner) (inventory.Service, error) {
 	var (
 		s                       inventory.Service
 		check                   string
@@ -287,9 +273,7 @@ func scanService(row interface{ Scan(...any) error }) (inventory.Service, error)
 	if err != nil {
 		return s, err
 	}
-	s.Interval = inventory.Duration(iv * int64(time.Millisecond))
-	s.RetryInterval = inventory.Duration(retry * int64(time.Millisecond))
-	s.Timeout = inventory.Duration(to * int64(time.Millisecond))
+	s.Interval, s.RetryInterval, s.Timeout = msDuration(iv), msDuration(retry), msDuration(to)
 	s.Enabled, s.CreatedAt, s.UpdatedAt = en != 0, fromMS(c), fromMS(u)
 	if err := json.Unmarshal([]byte(check), &s.Check); err != nil {
 		return s, fmt.Errorf("decoding the check of service %d: %w", s.ID, err)
@@ -297,16 +281,28 @@ func scanService(row interface{ Scan(...any) error }) (inventory.Service, error)
 	return s, nil
 }
 
+// serviceArgs encodes a service's columns. The check's kind is a column of
+// its own so that the kind filter needs no JSON function.
 func serviceArgs(s *inventory.Service) ([]any, error) {
-	if s.Check == nil {
-		s.Check = checks.Spec{}
+	check := s.Check
+	if check == nil {
+		check = checks.Spec{}
 	}
-	cj, err := json.Marshal(s.Check)
+	cj, err := json.Marshal(check)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the check: %w", err)
+		return nil, fmt.Errorf("encoding the check of service %q: %w", s.Name, err)
 	}
-	return []any{s.HostID, s.Name, s.Check.Kind(), string(cj), s.Interval.D().Milliseconds(), s.RetryInterval.D().Milliseconds(),
+	return []any{s.HostID, s.Name, check.Kind(), string(cj), s.Interval.D().Milliseconds(), s.RetryInterval.D().Milliseconds(),
 		s.MaxAttempts, s.Timeout.D().Milliseconds(), b2i(s.Enabled), s.Source}, nil
+}
+
+// serviceErr maps a write's error: a missing host is ErrNotFound, a
+// second service of the same name on the host ErrConflict.
+func (d *DB) serviceErr(err error, doing string, s *inventory.Service) error {
+	if err != nil && d.d.isForeignKey(err) {
+		return fmt.Errorf("host %d: %w", s.HostID, ErrNotFound)
+	}
+	return d.conflict(err, doing, fmt.Sprintf("service %q on host %d", s.Name, s.HostID))
 }
 
 func (d *DB) CreateService(ctx context.Context, s *inventory.Service) error {
@@ -314,116 +310,131 @@ func (d *DB) CreateService(ctx context.Context, s *inventory.Service) error {
 	if err != nil {
 		return err
 	}
-	t := now()
+	t := d.stamp()
 	id, err := d.insert(ctx, "INSERT INTO services (host_id, name, kind, check_json, interval_ms, retry_interval_ms, max_attempts, "+
-		"timeout_ms, enabled, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", append(args, ms(t), ms(t))...)
+		"timeout_ms, enabled, source, created_at, updated_at) VALUES ("+placeholders(12)+")", append(args, ms(t), ms(t))...)
 	if err != nil {
-		if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
-			return fmt.Errorf("host %d: %w", s.HostID, ErrNotFound)
-		}
-		return d.conflict(err, fmt.Sprintf("service %q on host %d", s.Name, s.HostID))
+		return d.serviceErr(err, "creating a service", s)
 	}
 	s.ID, s.CreatedAt, s.UpdatedAt = id, t, t
 	return nil
 }
 
+// UpdateService replaces every column of the service but CreatedAt (the
+// host may change too).
 func (d *DB) UpdateService(ctx context.Context, s *inventory.Service) error {
 	args, err := serviceArgs(s)
 	if err != nil {
 		return err
 	}
-	t := now()
+	t := d.stamp()
 	err = d.execOne(ctx, fmt.Sprintf("service %d", s.ID), "UPDATE services SET host_id = ?, name = ?, kind = ?, check_json = ?, "+
 		"interval_ms = ?, retry_interval_ms = ?, max_attempts = ?, timeout_ms = ?, enabled = ?, source = ?, updated_at = ? WHERE id = ?",
 		append(args, ms(t), s.ID)...)
 	if err != nil {
-		return d.conflict(err, fmt.Sprintf("service %q on host %d", s.Name, s.HostID))
+		return d.serviceErr(err, fmt.Sprintf("updating service %d", s.ID), s)
 	}
 	s.UpdatedAt = t
 	return nil
 }
 
+// DeleteService deletes a service with its status and history, in one
+// transaction.
 func (d *DB) DeleteService(ctx context.Context, id int64) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, q := range []string{
-		"DELETE FROM status WHERE kind = 'service' AND object_id = ?",
-		"DELETE FROM state_changes WHERE kind = 'service' AND object_id = ?",
-	} {
-		if _, err := tx.ExecContext(ctx, d.q(q), id); err != nil {
-			return err
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			"DELETE FROM status WHERE kind = 'service' AND object_id = ?",
+			"DELETE FROM state_changes WHERE kind = 'service' AND object_id = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, d.q(q), id); err != nil {
+				return err
+			}
 		}
-	}
-	res, err := tx.ExecContext(ctx, d.q("DELETE FROM services WHERE id = ?"), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("service %d: %w", id, ErrNotFound)
-	}
-	return tx.Commit()
+		return deleteOne(ctx, tx, d.q("DELETE FROM services WHERE id = ?"), fmt.Sprintf("service %d", id), id)
+	})
+	return wrap(err, fmt.Sprintf("deleting service %d", id))
 }
 
 func (d *DB) GetService(ctx context.Context, id int64) (inventory.Service, error) {
-	s, err := scanService(d.db.QueryRowContext(ctx, d.q("SELECT "+serviceCols+" FROM services s JOIN hosts h ON h.id = s.host_id WHERE s.id = ?"), id))
-	return s, notFound(err, fmt.Sprintf("service %d", id))
+	return get(ctx, d, scanService, fmt.Sprintf("service %d", id), "SELECT "+serviceCols+" FROM "+serviceFrom+" WHERE s.id = ?", id)
 }
 
+// ListServices lists services by id, with their host's name.
 func (d *DB) ListServices(ctx context.Context, f ServiceFilter) ([]inventory.Service, error) {
-	where, args := []string{"s.id > ?"}, []any{f.After}
-	from := "services s JOIN hosts h ON h.id = s.host_id"
+	var w where
+	from := serviceFrom
+	w.add("s.id > ?", f.After)
 	if f.HostID != 0 {
-		where, args = append(where, "s.host_id = ?"), append(args, f.HostID)
+		w.add("s.host_id = ?", f.HostID)
 	}
 	if f.Name != "" {
-		where, args = append(where, "s.name = ?"), append(args, f.Name)
+		w.add("s.name = ?", f.Name)
 	}
 	if f.Kind != "" {
-		where, args = append(where, "s.kind = ?"), append(args, f.Kind)
+		w.add("s.kind = ?", f.Kind)
 	}
 	if f.Source != "" {
-		where, args = append(where, "s.source = ?"), append(args, f.Source)
+		w.add("s.source = ?", f.Source)
 	}
 	if f.Enabled != nil {
-		where, args = append(where, "s.enabled = ?"), append(args, b2i(*f.Enabled))
+		w.add("s.enabled = ?", b2i(*f.Enabled))
 	}
 	if f.Domains != nil {
-		w, a := inList("h.domain", f.Domains)
-		where, args = append(where, w), append(args, a...)
+		w.in("h.domain", f.Domains)
 	}
 	if f.State != nil {
 		from += " LEFT JOIN status st ON st.kind = 'service' AND st.object_id = s.id"
-		w, a := stateWhere("st", f.State)
-		where, args = append(where, w), append(args, a...)
+		w.state("st", *f.State)
 	}
-	rows, err := d.db.QueryContext(ctx, d.q("SELECT "+serviceCols+" FROM "+from+" WHERE "+strings.Join(where, " AND ")+
-		fmt.Sprintf(" ORDER BY s.id LIMIT %d", limitOf(f.Page))), args...)
+	out, err := list(ctx, d, scanService, "SELECT "+serviceCols+" FROM "+from+w.sql()+
+		fmt.Sprintf(" ORDER BY s.id LIMIT %d", limitOf(f.Page)), w.args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing services: %w", err)
 	}
-	defer rows.Close()
-	out := []inventory.Service{}
-	for rows.Next() {
-		s, err := scanService(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// inList is "col IN (?, …)"; an empty list matches nothing.
-func inList(col string, vals []string) (string, []any) {
+func msDuration(v int64) inventory.Duration {
+	return inventory.Duration(time.Duration(v) * time.Millisecond)
+}
+
+// where builds a WHERE clause from conditions joined by AND.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+// in is "col IN (?, …)"; an empty list matches nothing.
+func (w *where) in(col string, vals []string) {
 	if len(vals) == 0 {
-		return "1 = 0", nil
+		w.add("1 = 0")
+		return
 	}
 	args := make([]any, len(vals))
 	for i, v := range vals {
 		args[i] = v
 	}
-	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")", args
+	w.add(col+" IN ("+placeholders(len(vals))+")", args...)
+}
+
+// state filters on the current state of the status joined as alias: -1 is
+// pending (no status row, or never checked).
+func (w *where) state(alias string, st int) {
+	if st < 0 {
+		w.add("(" + alias + ".object_id IS NULL OR " + alias + ".checked = 0)")
+		return
+	}
+	w.add("("+alias+".checked = 1 AND "+alias+".state = ?)", st)
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
 }

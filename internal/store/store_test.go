@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -14,16 +13,8 @@ import (
 	"github.com/vigie-monitoring/vigie/internal/checks"
 	"github.com/vigie-monitoring/vigie/internal/inventory"
 	"github.com/vigie-monitoring/vigie/internal/state"
+	"github.com/vigie-monitoring/vigie/internal/testenv"
 )
-
-// pgBase is the PostgreSQL server the suite uses; every run gets a database
-// of its own, dropped at the end.
-func pgBase() string {
-	if v := os.Getenv("VIGIE_TEST_POSTGRES"); v != "" {
-		return v
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
 
 // stores returns every implementation the shared suite runs against.
 func stores(t *testing.T) map[string]func(t *testing.T) Store {
@@ -37,33 +28,13 @@ func stores(t *testing.T) map[string]func(t *testing.T) Store {
 			return st
 		},
 		"postgres": func(t *testing.T) Store {
-			return openPostgres(t)
+			return pgStore(t)
 		},
 	}
 }
 
-func openPostgres(t testing.TB) *DB {
-	admin, err := sql.Open("pgx", pgBase())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL unreachable under CI: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	name := fmt.Sprintf("vigie_test_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		admin.Close()
-	})
-	st, err := Open(context.Background(), Options{Driver: "postgres", DSN: fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", name)})
+func pgStore(t testing.TB) Store {
+	st, err := Open(context.Background(), Options{Driver: "postgres", DSN: testenv.Postgres(t, "vigie_test")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +66,10 @@ var suite = []struct {
 	{"deletes cascade", testCascade},
 	{"users sessions tokens", testUsers},
 	{"roles and audit", testRolesAudit},
+	{"alarms steps and log events", testAlarms},
+	{"event rules", testEventRules},
+	{"last-seen times of idle sources", testLastSeen},
+	{"maintenances and group hosts", testMaintenances},
 }
 
 func testRolesAudit(t *testing.T, st Store) {

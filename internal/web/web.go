@@ -24,9 +24,9 @@ func securityHeaders(h http.Header) {
 }
 
 const notBuilt = `<!doctype html><html><head><meta charset="utf-8"><title>vigie</title></head>
-<body style="font-family:sans-serif;margin:3em"><h1>vigie</h1>
-<p>The console was not built into this binary. Run <code>make build</code> (or <code>make run</code>),
-which builds <code>web/</code> with npm first. The API is available under <code>/api/v1</code>.</p></body></html>`
+<body><h1>vigie</h1>
+<p>The console was not built into this binary: run <code>make web</code>, then rebuild the binary
+(<code>make build</code> does both). The API is available under <code>/api/v1</code>.</p></body></html>`
 
 // Handler serves the embedded console.
 func Handler() http.Handler {

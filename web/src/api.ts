@@ -61,6 +61,39 @@ export type Overview = {
   host_problems: Host[]
 }
 
+// Alarms: what GET /alarms and /alarms/{id} answer.
+export type AlarmStep = { id: number; type: string; author: string; time: string; comment?: string; state: number; value?: string }
+export type Alarm = {
+  id: number
+  connector: string
+  connector_name: string
+  component: string
+  resource: string
+  status: 'open' | 'resolved' | 'archived'
+  state: number
+  worst_state: number
+  criticality: 'red' | 'orange' | 'green'
+  criticality_locked: boolean
+  output: string
+  long_output: string
+  count: number
+  domain: string
+  category: string
+  tags: Record<string, string> | null
+  opened: string
+  last_event: string
+  updated: string
+  resolved?: string
+  resolve_at?: string
+  acked: boolean
+  ack_by?: string
+  ack_time?: string
+  ack_comment?: string
+  snooze_until?: string
+  assignees: string[] | null
+  steps?: AlarmStep[]
+}
+
 export type User = { id: number; login: string; role: string; permissions: string[] }
 
 export function can(u: User, perm: string): boolean {
@@ -103,8 +136,10 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 }
 
 // Live updates: one EventSource for the whole console. Listeners are told
-// that something changed; they refetch what they show, at most every 500 ms.
-type Listener = () => void
+// that something changed, and what when the event says so (a status or
+// inventory event's kind and id); they refetch what they show.
+export type LiveEvent = { type: string; kind?: string; id?: number; op?: string; alarm?: Alarm }
+type Listener = (ev: LiveEvent) => void
 const listeners = new Set<Listener>()
 let source: EventSource | null = null
 let connected = false
@@ -113,25 +148,49 @@ export function liveConnected() {
   return connected
 }
 
-function notify() {
-  for (const l of listeners) l()
+function notify(ev: LiveEvent) {
+  for (const l of listeners) l(ev)
 }
+
+function fromMessage(m: MessageEvent): LiveEvent {
+  try {
+    const d = JSON.parse(m.data)
+    if (m.type === 'alarm') return { type: m.type, kind: 'alarm', id: d.alarm?.id, op: d.op, alarm: d.alarm }
+    return { type: m.type, kind: d.kind, id: d.id }
+  } catch {
+    return { type: m.type }
+  }
+}
+
+let retry: number | undefined
 
 export function startLive() {
   if (source) return
-  source = new EventSource('/api/v1/stream')
-  source.onopen = () => {
+  const es = new EventSource('/api/v1/stream')
+  source = es
+  es.onopen = () => {
     connected = true
-    notify()
+    // Something may have changed while the stream was down.
+    notify({ type: 'open' })
   }
-  source.onerror = () => {
+  es.onerror = () => {
     connected = false
+    // The browser reconnects by itself unless the answer was not a stream
+    // (a proxy error, a restart): then start over a little later. The
+    // pages poll meanwhile.
+    if (es.readyState === EventSource.CLOSED && source === es) {
+      source = null
+      clearTimeout(retry)
+      retry = window.setTimeout(startLive, 5000)
+    }
   }
-  source.addEventListener('status', notify)
-  source.addEventListener('inventory', notify)
+  es.addEventListener('status', (m) => notify(fromMessage(m)))
+  es.addEventListener('inventory', (m) => notify(fromMessage(m)))
+  es.addEventListener('alarm', (m) => notify(fromMessage(m)))
 }
 
 export function stopLive() {
+  clearTimeout(retry)
   source?.close()
   source = null
   connected = false
@@ -141,3 +200,39 @@ export function onLive(l: Listener): () => void {
   listeners.add(l)
   return () => listeners.delete(l)
 }
+
+// Prometheus-compatible range queries, for graphs.
+export type PromMatrix = { metric: Record<string, string>; values: [number, string][] }[]
+
+export async function queryRange(query: string, start: number, end: number, step: number, signal?: AbortSignal): Promise<PromMatrix> {
+  const params = new URLSearchParams({ query, start: String(start), end: String(end), step: String(step) })
+  const resp = await fetch('/prometheus/api/v1/query_range', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRF-Token': csrf },
+    body: params.toString(),
+    credentials: 'same-origin',
+    signal,
+  })
+  if (resp.status === 401) window.dispatchEvent(new Event('vigie:unauthenticated'))
+  const j = await resp.json().catch(() => undefined)
+  if (!resp.ok || j?.status !== 'success') throw new APIError(resp.status, j?.errorType ?? 'error', j?.error ?? resp.statusText)
+  return j.data.result as PromMatrix
+}
+
+// Dashboards: what GET /hosts/{id}/dashboard answers.
+export type DashThreshold = { level: 'warning' | 'critical'; range: string; value?: number; bound?: 'upper' | 'lower'; series?: string[]; text: string }
+export type DashPanel = {
+  id: string
+  kind: 'metric' | 'checks'
+  title: string
+  metric: string
+  unit: string
+  counter: boolean
+  queries: { expr: string; legend: string }[]
+  min_window_seconds: number
+  state_query?: string
+  thresholds: DashThreshold[]
+  omitted?: number
+}
+export type DashGroup = { service: string; service_id?: number; kind?: string; state?: string; panels: DashPanel[] }
+export type Dashboard = { host: string; host_id: number; start: string; end: string; groups: DashGroup[]; truncated?: boolean }

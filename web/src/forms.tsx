@@ -2,7 +2,9 @@ import { useState } from 'preact/hooks'
 import { api, APIError, CheckSpec, Host, Service } from './api'
 import { Modal, ErrorNote } from './ui'
 
-type Field = { key: string; label: string; type?: 'text' | 'number' | 'checkbox' | 'select'; options?: string[]; placeholder?: string; hint?: string }
+// A field's type says how it is edited and sent: 'list' is comma-separated
+// and sent as an array, 'lines' is one item per line, sent as an array.
+type Field = { key: string; label: string; type?: 'text' | 'number' | 'checkbox' | 'select' | 'list' | 'lines'; options?: string[]; placeholder?: string; hint?: string }
 
 // Kind-specific parameters of a service check, as the API names them.
 const kindFields: Record<string, Field[]> = {
@@ -28,9 +30,14 @@ const kindFields: Record<string, Field[]> = {
     { key: 'name', label: 'Name to look up', placeholder: 'example.org' },
     { key: 'type', label: 'Record type', type: 'select', options: ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'SRV', 'TXT'] },
     { key: 'server', label: 'Server', placeholder: 'default: resolv.conf' },
-    { key: 'expect', label: 'Expected answer', placeholder: 'optional' },
+    { key: 'expect', label: 'Expected answers', type: 'list', placeholder: 'optional, e.g. 192.0.2.10, 192.0.2.11' },
   ],
-  exec: [{ key: 'command', label: 'Plugin command', placeholder: 'check_disk -w 20% -c 10% -p /', hint: 'Nagios-compatible plugin; $HOSTADDRESS$ is replaced' }],
+  exec: [
+    { key: 'command', label: 'Plugin command', placeholder: 'check_disk -w 20% -c 10% -p /', hint: 'A Nagios-compatible plugin, split into words like a shell does (no shell runs)' },
+    { key: 'args', label: 'Arguments', type: 'lines', placeholder: 'optional, one per line', hint: 'Added after the command as they are, one argument per line; $HOSTADDRESS$ and $HOSTNAME$ are replaced' },
+  ],
+  // vigie's own health: database, time-series store (stopped on a full disk).
+  self: [],
 }
 
 const kinds = Object.keys(kindFields)
@@ -155,7 +162,9 @@ export function ServiceForm(props: { host: Host; service?: Service; onClose: () 
   const [kind, setKind] = useState(s?.check.kind ?? 'tcp')
   const initial: Record<string, string | boolean> = {}
   for (const [k, val] of Object.entries(s?.check ?? {})) {
-    if (k !== 'kind') initial[k] = typeof val === 'boolean' ? val : Array.isArray(val) ? val.join(' ') : String(val)
+    if (k === 'kind' || (typeof val === 'object' && !Array.isArray(val))) continue
+    const lines = kindFields[s!.check.kind]?.find((f) => f.key === k)?.type === 'lines'
+    initial[k] = typeof val === 'boolean' ? val : Array.isArray(val) ? val.join(lines ? '\n' : ', ') : String(val)
   }
   const [params, setParams] = useState(initial)
   const [v, setV] = useState({
@@ -174,11 +183,18 @@ export function ServiceForm(props: { host: Host; service?: Service; onClose: () 
   }
   const save = (e: Event) => {
     e.preventDefault()
-    const check: CheckSpec = { kind }
+    // Parameters the form does not show (set through the API or the CLI)
+    // are kept while the kind stays the same.
+    const check: CheckSpec = s && s.check.kind === kind ? { ...s.check } : { kind }
     for (const f of kindFields[kind]) {
+      delete check[f.key]
       const val = params[f.key]
-      if (val === undefined || val === '' || val === false) continue
-      check[f.key] = f.type === 'number' && typeof val === 'string' && val.trim() !== '' && !isNaN(Number(val)) ? Number(val) : val
+      if (val === undefined || val === false || (typeof val === 'string' && val.trim() === '')) continue
+      if (typeof val === 'boolean') check[f.key] = val
+      else if (f.type === 'number') check[f.key] = isNaN(Number(val)) ? val : Number(val)
+      else if (f.type === 'list') check[f.key] = val.split(',').map((x) => x.trim()).filter(Boolean)
+      else if (f.type === 'lines') check[f.key] = val.split('\n').map((x) => x.trim()).filter(Boolean)
+      else check[f.key] = val
     }
     const body = {
       name: v.name.trim(),
@@ -227,6 +243,13 @@ export function ServiceForm(props: { host: Host; service?: Service; onClose: () 
                     <option value={o}>{o}</option>
                   ))}
                 </select>
+              </label>
+            ) : f.type === 'lines' ? (
+              <label>
+                {f.label}
+                <textarea name={f.key} value={String(params[f.key] ?? '')} onInput={setParam(f)} placeholder={f.placeholder} rows={3} class="mono" />
+                {f.hint ? <small class="hint">{f.hint}</small> : null}
+                {fieldError(err, f.key)}
               </label>
             ) : (
               <label>

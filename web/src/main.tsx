@@ -1,6 +1,7 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { AccountPage, AuditPage, UsersPage } from './admin'
+import { AlarmPage, AlarmsPage } from './alarms'
 import { api, can, liveConnected, onLive, setCSRF, startLive, stopLive, User } from './api'
 import { ActivatePage, HostPage, HostsPage, LoginPage, OverviewPage, ServicePage, ServicesPage } from './pages'
 import { Link, navigate, usePath } from './ui'
@@ -23,6 +24,20 @@ function LiveDot() {
   )
 }
 
+// toLogin sends the browser to /login, remembering where it was.
+function toLogin() {
+  if (location.pathname === '/login') return
+  const here = location.pathname + location.search
+  navigate(here === '/' ? '/login' : '/login?next=' + encodeURIComponent(here))
+}
+
+// afterLogin is the page to show once signed in: where the user was going,
+// if that is a page of the console.
+function afterLogin(): string {
+  const next = new URLSearchParams(location.search).get('next') ?? '/'
+  return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/'
+}
+
 function App() {
   const path = usePath()
   const [user, setUser] = useState<User | null | undefined>(undefined)
@@ -35,6 +50,7 @@ function App() {
       },
       () => setUser(null),
     )
+    // Any 401 (the session expired or was ended elsewhere): sign in again.
     const out = () => {
       stopLive()
       setUser(null)
@@ -47,6 +63,11 @@ function App() {
     if (user) startLive()
   }, [user])
 
+  useEffect(() => {
+    if (user === null && path !== '/activate') toLogin()
+    else if (user && path === '/login') navigate(afterLogin())
+  }, [user, path])
+
   if (path === '/activate') return <ActivatePage />
   if (user === undefined) return <div class="loading">Loading…</div>
   if (user === null) {
@@ -55,22 +76,24 @@ function App() {
         onLogin={(u, csrf) => {
           setCSRF(csrf)
           setUser(u)
-          if (path === '/login') navigate('/')
         }}
       />
     )
   }
+  if (path === '/login') return <div class="loading">Loading…</div>
 
   let page
   let m
   if ((m = path.match(/^\/hosts\/([^/]+)$/))) page = <HostPage id={m[1]} user={user} />
   else if ((m = path.match(/^\/services\/(\d+)$/))) page = <ServicePage id={m[1]} user={user} />
+  else if ((m = path.match(/^\/alarms\/(\d+)$/)) && can(user, 'alarms.read')) page = <AlarmPage id={m[1]} user={user} />
+  else if (path === '/alarms' && can(user, 'alarms.read')) page = <AlarmsPage user={user} />
   else if (path === '/hosts') page = <HostsPage user={user} />
   else if (path === '/services') page = <ServicesPage />
   else if (path === '/users' && can(user, 'users.manage')) page = <UsersPage me={user} />
   else if (path === '/audit' && can(user, 'audit.read')) page = <AuditPage />
   else if (path === '/account') page = <AccountPage me={user} />
-  else page = <OverviewPage />
+  else page = <OverviewPage user={user} />
 
   const nav = (href: string, label: string) => (
     <Link href={href} class={path === href || (href !== '/' && path.startsWith(href)) ? 'active' : ''} testid={`nav-${label.toLowerCase()}`}>
@@ -85,6 +108,7 @@ function App() {
         </Link>
         <nav>
           {nav('/', 'Overview')}
+          {can(user, 'alarms.read') ? nav('/alarms', 'Alarms') : null}
           {nav('/hosts', 'Hosts')}
           {nav('/services', 'Services')}
           {can(user, 'users.manage') ? nav('/users', 'Users') : null}
@@ -100,8 +124,8 @@ function App() {
           onClick={async () => {
             await api('POST', '/logout').catch(() => undefined)
             stopLive()
-            setUser(null)
             navigate('/login')
+            setUser(null)
           }}
         >
           Sign out

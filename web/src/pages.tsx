@@ -1,17 +1,12 @@
 import { useState } from 'preact/hooks'
 import { api, can, Change, Host, Overview, Service, User } from './api'
-import { MetricChart, StateChart } from './chart'
+import { AlarmTiles } from './alarms'
+import { StateChart } from './chart'
+import { HostDashboard, RangePicker, secondsOf, ServiceGraphs, useRange } from './dashboard'
 import { ConfirmDelete, HostForm, ServiceForm } from './forms'
 import { Badge, Empty, ErrorNote, fmtAgo, fmtTime, Link, navigate, useData } from './ui'
 
 const hostStates = ['UP', 'DOWN', 'UNREACHABLE', 'PENDING']
-const spans: [string, number][] = [
-  ['1 h', 3600],
-  ['6 h', 6 * 3600],
-  ['24 h', 24 * 3600],
-  ['7 d', 7 * 24 * 3600],
-  ['30 d', 30 * 24 * 3600],
-]
 const serviceStates = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN', 'PENDING']
 
 function Tiles(props: { title: string; counts: Record<string, number>; order: string[]; href: (s: string) => string }) {
@@ -33,7 +28,7 @@ function Tiles(props: { title: string; counts: Record<string, number>; order: st
   )
 }
 
-export function OverviewPage() {
+export function OverviewPage(props: { user: User }) {
   const { data, error } = useData(() => api<Overview>('GET', '/overview'), [])
   const now = Date.now()
   return (
@@ -48,6 +43,11 @@ export function OverviewPage() {
             <Tiles title="Hosts" counts={data.hosts} order={hostStates} href={(s) => `/hosts?state=${s}`} />
             <Tiles title="Services" counts={data.services} order={serviceStates} href={(s) => `/services?state=${s}`} />
           </div>
+          {can(props.user, 'alarms.read') ? (
+            <div class="tiles-row alarms-row">
+              <AlarmTiles />
+            </div>
+          ) : null}
           <section class="card">
             <h2>Current problems</h2>
             {data.host_problems.length === 0 && data.problems.length === 0 ? (
@@ -322,7 +322,7 @@ export function HostPage(props: { id: string; user: User }) {
         <h2 class="pad">Services</h2>
         {svcs.data && svcs.data.items.length === 0 ? <Empty>No services on this host yet.</Empty> : <ServiceTable services={svcs.data?.items ?? []} />}
       </section>
-      <HostDashboard services={svcs.data?.items ?? []} user={props.user} />
+      {can(props.user, 'metrics.read') ? <HostDashboard hostId={h.id} hostName={h.name} /> : null}
       {dialog === 'edit' ? <HostForm host={h} onClose={() => setDialog('')} onSaved={() => (setDialog(''), host.reload())} /> : null}
       {dialog === 'add' ? <ServiceForm host={h} onClose={() => setDialog('')} onSaved={() => (setDialog(''), svcs.reload())} /> : null}
       {dialog === 'delete' ? (
@@ -343,7 +343,8 @@ export function ServicePage(props: { id: string; user: User }) {
   const svc = useData(() => api<Service>('GET', `/services/${props.id}`), [props.id])
   const s = svc.data
   const host = useData(() => (s ? api<Host>('GET', `/hosts/${s.host_id}`) : Promise.resolve(undefined)), [s?.host_id])
-  const [span, setSpan] = useState(3600)
+  const [range, setRange] = useRange()
+  const span = secondsOf(range)
   const to = Math.floor(Date.now() / 1000)
   const from = to - span
   const hist = useData(
@@ -448,26 +449,26 @@ export function ServicePage(props: { id: string; user: User }) {
                   </td>
                   <td class="mono">{p.warn ?? ''}</td>
                   <td class="mono">{p.crit ?? ''}</td>
-                  <td class="mono">
-                    {p.min ?? ''} {p.max !== undefined ? `/ ${p.max}` : ''}
-                  </td>
+                  <td class="mono">{p.min !== undefined || p.max !== undefined ? `${p.min ?? '—'} / ${p.max ?? '—'}` : ''}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </section>
       ) : null}
-      {s.perfdata.length && can(props.user, 'metrics.read') ? <Graphs service={s} from={from} to={to} /> : null}
+      {can(props.user, 'metrics.read') ? (
+        <section class="card">
+          <div class="card-head">
+            <h2>Graphs</h2>
+            <RangePicker range={range} onChange={setRange} />
+          </div>
+          <ServiceGraphs hostId={s.host_id} hostName={s.host_name} service={s.name} range={range} />
+        </section>
+      ) : null}
       <section class="card">
         <div class="card-head">
           <h2>State history</h2>
-          <div class="seg" role="group" aria-label="Time range">
-            {spans.map(([label, secs]) => (
-              <button class={span === secs ? 'on' : ''} onClick={() => setSpan(secs)}>
-                {label}
-              </button>
-            ))}
-          </div>
+          {can(props.user, 'metrics.read') ? <span class="muted small">last {range}</span> : <RangePicker range={range} onChange={setRange} />}
         </div>
         {hist.data ? <StateChart changes={hist.data.items} from={from} to={to} /> : null}
         <table class="grid compact" data-testid="history">
@@ -599,96 +600,6 @@ export function ActivatePage() {
           </>
         )}
       </form>
-    </div>
-  )
-}
-
-type PromMatrix = { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } }
-
-// promQuote escapes a label value for a PromQL selector.
-const promQuote = (v: string) => '"' + v.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"'
-
-function rangeOf(r?: string): number | undefined {
-  if (!r) return undefined
-  const parts = r.replace('@', '').split(':')
-  const end = parts.length === 1 ? parts[0] : parts[1]
-  const n = Number(end)
-  return end === '' || isNaN(n) ? undefined : n
-}
-
-// Graphs shows one chart per perfdata metric of a service, from the
-// time-series store.
-function Graphs(props: { service: Service; from: number; to: number; title?: string }) {
-  const s = props.service
-  const step = Math.max(1, Math.round((props.to - props.from) / 300))
-  const { data, error } = useData(async () => {
-    const out: Record<string, { xs: number[]; ys: (number | null)[]; query: string }> = {}
-    for (const p of s.perfdata) {
-      const name = p.unit === 'c' ? 'perfdata_total' : 'perfdata'
-      const sel = `${name}{host=${promQuote(s.host_name)},service=${promQuote(s.name)},metric=${promQuote(p.label)}}`
-      const q = p.unit === 'c' ? `rate(${sel}[5m])` : `avg_over_time(${sel}[${Math.max(step, 60)}s])`
-      const params = new URLSearchParams({ query: q, start: String(props.from), end: String(props.to), step: String(step) })
-      const r = await fetch('/prometheus/api/v1/query_range?' + params.toString(), { credentials: 'same-origin' })
-      const j = (await r.json()) as PromMatrix
-      const series = j.data?.result?.[0]
-      out[p.label] = { xs: (series?.values ?? []).map((v) => v[0]), ys: (series?.values ?? []).map((v) => Number(v[1])), query: q }
-    }
-    return out
-  }, [s.id, props.from, props.to])
-  return (
-    <section class="card">
-      <h2>{props.title ?? 'Graphs'}</h2>
-      <ErrorNote error={error} />
-      <div class="graphs">
-        {s.perfdata.map((p) =>
-          data?.[p.label] ? (
-            <div class="graph">
-              <div class="graph-title">
-                {p.label} <span class="muted">{p.unit === 'c' ? `${p.unit}/s` : p.unit}</span>
-                <a
-                  class="png"
-                  download={`${s.host_name}-${s.name}-${p.label}.png`}
-                  href={'/api/v1/graph.png?' + new URLSearchParams({ query: data[p.label].query, start: String(props.from), end: String(props.to), width: '1000', height: '320' }).toString()}
-                  data-testid={`png-${p.label}`}
-                >
-                  PNG
-                </a>
-              </div>
-              {data[p.label].xs.length ? (
-                <MetricChart title={p.label} unit={p.unit === 'c' ? '/s' : p.unit} xs={data[p.label].xs} ys={data[p.label].ys} warn={rangeOf(p.warn)} crit={rangeOf(p.crit)} from={props.from} to={props.to} />
-              ) : (
-                <Empty>No data in this range yet.</Empty>
-              )}
-            </div>
-          ) : null,
-        )}
-      </div>
-    </section>
-  )
-}
-
-// HostDashboard builds itself from what the host's services report: one
-// group of graphs per service that has perfdata.
-function HostDashboard(props: { services: Service[]; user: User }) {
-  const [span, setSpan] = useState(6 * 3600)
-  const withData = props.services.filter((s) => s.perfdata.length > 0)
-  if (!withData.length || !can(props.user, 'metrics.read')) return null
-  const to = Math.floor(Date.now() / 1000)
-  return (
-    <div data-testid="host-dashboard">
-      <div class="card-head">
-        <h2>Dashboard</h2>
-        <div class="seg" role="group" aria-label="Time range">
-          {spans.map(([label, secs]) => (
-            <button class={span === secs ? 'on' : ''} onClick={() => setSpan(secs)}>
-              {label}
-            </button>
-          ))}
-        </div>
-      </div>
-      {withData.map((s) => (
-        <Graphs service={s} from={to - span} to={to} title={s.name} />
-      ))}
     </div>
   )
 }

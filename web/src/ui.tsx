@@ -1,6 +1,6 @@
 import { ComponentChildren } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { onLive } from './api'
+import { liveConnected, onLive } from './api'
 
 // Router: history API, a path and a listener.
 const routeListeners = new Set<() => void>()
@@ -11,6 +11,15 @@ export function navigate(path: string) {
   history.pushState(null, '', path)
   routeListeners.forEach((l) => l())
   window.scrollTo(0, 0)
+}
+
+// onRoute tells l of every navigation (pushState by the console, back and
+// forward), also those that keep the path and change the query.
+export function onRoute(l: () => void): () => void {
+  routeListeners.add(l)
+  return () => {
+    routeListeners.delete(l)
+  }
 }
 
 export function usePath(): string {
@@ -78,7 +87,7 @@ export function fmtAgo(iso: string | null | undefined, now = Date.now()): string
 }
 
 // useData loads something and reloads it on live events (debounced), on a
-// slow poll in case the stream is down, and when deps change.
+// slow poll while the stream is down, and when deps change.
 export function useData<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: string; reload: () => void } {
   const [data, setData] = useState<T>()
   const [error, setError] = useState<string>()
@@ -96,14 +105,16 @@ export function useData<T>(load: () => Promise<T>, deps: unknown[]): { data?: T;
   }
   useEffect(() => {
     run()
-    const off = onLive(() => {
-      if (timer.current) return
+    const off = onLive((ev) => {
+      // Alarm changes concern the alarm views, which listen themselves.
+      if (ev.type === 'alarm' || timer.current) return
       timer.current = window.setTimeout(() => {
         timer.current = undefined
         run()
       }, 500)
     })
-    const poll = window.setInterval(run, 15000)
+    // A light poll only while the live stream is down.
+    const poll = window.setInterval(() => liveConnected() || run(), 15000)
     return () => {
       off()
       clearInterval(poll)

@@ -1,0 +1,535 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigie-monitoring/vigie/internal/alarms"
+	"github.com/vigie-monitoring/vigie/internal/events"
+)
+
+var _ alarms.Store = (*DB)(nil)
+
+// alarmKeyCols are written once, when the alarm opens; alarmCols change.
+const (
+	alarmKeyCols = "connector, connector_name, component, resource, opened_ms"
+	alarmCols    = "status, state, worst_state, criticality, criticality_locked, output, long_output, count, domain, category, " +
+		"tags_json, last_event_ms, updated_ms, resolved_ms, resolve_at_ms, acked, ack_by, ack_ms, ack_comment, snooze_until_ms, assignees_json, flapping, in_maintenance"
+	alarmWidth = 23
+)
+
+func scanAlarm(row scanner) (alarms.Alarm, error) {
+	var (
+		a                                               alarms.Alarm
+		locked, acked, flapping, maint                  int
+		tags, assignees                                 string
+		opened, last, updated, resolved, resolveAt, ack int64
+		snooze                                          int64
+	)
+	err := row.Scan(&a.ID, &a.Connector, &a.ConnectorName, &a.Component, &a.Resource, &opened,
+		&a.Status, &a.State, &a.WorstState, &a.Criticality, &locked, &a.Output, &a.LongOutput, &a.Count, &a.Domain, &a.Category,
+		&tags, &last, &updated, &resolved, &resolveAt, &acked, &a.AckBy, &ack, &a.AckComment, &snooze, &assignees, &flapping, &maint)
+	if err != nil {
+		return a, err
+	}
+	a.CriticalityLocked, a.Acked, a.Flapping, a.InMaintenance = locked != 0, acked != 0, flapping != 0, maint != 0
+	a.Opened, a.LastEvent, a.Updated, a.Resolved = fromMS(opened), fromMS(last), fromMS(updated), fromMS(resolved)
+	a.ResolveAt, a.AckTime, a.SnoozeUntil = fromMS(resolveAt), fromMS(ack), fromMS(snooze)
+	if err := json.Unmarshal([]byte(tags), &a.Tags); err != nil {
+		return a, fmt.Errorf("decoding the tags of alarm %d: %w", a.ID, err)
+	}
+	if err := json.Unmarshal([]byte(assignees), &a.Assignees); err != nil {
+		return a, fmt.Errorf("decoding the assignees of alarm %d: %w", a.ID, err)
+	}
+	if a.Assignees == nil {
+		a.Assignees = []string{}
+	}
+	return a, nil
+}
+
+const alarmSelect = "SELECT id, " + alarmKeyCols + ", " + alarmCols + " FROM alarms a"
+
+// alarmArgs are the values of alarmCols.
+func alarmArgs(a *alarms.Alarm) ([]any, error) {
+	tags, err := json.Marshal(a.Tags)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the tags of alarm %d: %w", a.ID, err)
+	}
+	if a.Tags == nil {
+		tags = []byte("{}")
+	}
+	assignees := []byte("[]")
+	if len(a.Assignees) > 0 {
+		if assignees, err = json.Marshal(a.Assignees); err != nil {
+			return nil, fmt.Errorf("encoding the assignees of alarm %d: %w", a.ID, err)
+		}
+	}
+	return []any{a.Status, a.State, a.WorstState, a.Criticality, b2i(a.CriticalityLocked), a.Output, a.LongOutput, a.Count,
+		a.Domain, a.Category, string(tags), ms(a.LastEvent), ms(a.Updated), ms(a.Resolved), ms(a.ResolveAt), b2i(a.Acked),
+		a.AckBy, ms(a.AckTime), a.AckComment, ms(a.SnoozeUntil), string(assignees), b2i(a.Flapping), b2i(a.InMaintenance)}, nil
+}
+
+// OpenAlarms returns every open alarm.
+func (d *DB) OpenAlarms(ctx context.Context) ([]alarms.Alarm, error) {
+	out, err := list(ctx, d, scanAlarm, alarmSelect+" WHERE status = ? ORDER BY id", alarms.StatusOpen)
+	if err != nil {
+		return nil, fmt.Errorf("loading the open alarms: %w", err)
+	}
+	return out, nil
+}
+
+// WriteAlarms writes a batch of alarm changes in one transaction. Changed
+// alarms are written before new ones, so that an alarm resolved and its
+// successor opened in one batch never hold the open key together.
+func (d *DB) WriteAlarms(ctx context.Context, w *alarms.Write) error {
+	var changed []any
+	var fresh []*alarms.Alarm
+	for _, a := range w.Alarms {
+		if a.ID == 0 {
+			fresh = append(fresh, a)
+			continue
+		}
+		args, err := alarmArgs(a)
+		if err != nil {
+			return err
+		}
+		changed = append(changed, append([]any{a.ID}, args...)...)
+	}
+	logs, err := logRows(w.Logs)
+	if err != nil {
+		return err
+	}
+	err = d.inTx(ctx, func(tx *sql.Tx) error {
+		// Columns of a VALUES list are column1, column2… on both databases;
+		// PostgreSQL types untyped parameters as text, hence the casts.
+		sets := make([]string, 0, alarmWidth)
+		row := make([]string, 0, alarmWidth+1)
+		row = append(row, "CAST(? AS BIGINT)")
+		for i, c := range strings.Split(alarmCols, ", ") {
+			sets = append(sets, fmt.Sprintf("%s = v.column%d", c, i+2))
+			if strings.HasSuffix(c, "_json") || c == "status" || c == "criticality" || c == "output" || c == "long_output" ||
+				c == "domain" || c == "category" || c == "ack_by" || c == "ack_comment" {
+				row = append(row, "CAST(? AS TEXT)")
+			} else {
+				row = append(row, "CAST(? AS BIGINT)")
+			}
+		}
+		if err := d.batchExec(ctx, tx, "UPDATE alarms SET "+strings.Join(sets, ", ")+" FROM (VALUES ",
+			"("+strings.Join(row, ", ")+")", ") AS v WHERE alarms.id = v.column1", alarmWidth+1, changed); err != nil {
+			return fmt.Errorf("updating alarms: %w", err)
+		}
+		if err := d.insertAlarms(ctx, tx, fresh); err != nil {
+			return fmt.Errorf("opening alarms: %w", err)
+		}
+		steps := make([]any, 0, 7*len(w.Steps))
+		for _, s := range w.Steps {
+			if s.Alarm.ID == 0 {
+				return fmt.Errorf("writing a step of an alarm without id")
+			}
+			steps = append(steps, s.Alarm.ID, s.Step.Type, s.Step.Author, ms(s.Step.Time), s.Step.Comment, s.Step.State, s.Step.Value)
+		}
+		if err := d.batchExec(ctx, tx, "INSERT INTO alarm_steps (alarm_id, type, author, time_ms, comment, state, value) VALUES ",
+			"(?, ?, ?, ?, ?, ?, ?)", "", 7, steps); err != nil {
+			return fmt.Errorf("adding alarm steps: %w", err)
+		}
+		if err := d.batchExec(ctx, tx, "INSERT INTO event_log (time_ms, connector, connector_name, component, resource, state, output, event_json) VALUES ",
+			"(?, ?, ?, ?, ?, ?, ?, ?)", "", 8, logs); err != nil {
+			return fmt.Errorf("keeping log events: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		for _, a := range fresh {
+			a.ID = 0
+		}
+		return fmt.Errorf("writing %d alarms and %d log events: %w", len(w.Alarms), len(w.Logs), err)
+	}
+	return nil
+}
+
+// insertAlarms inserts new alarms and sets their ids. The ids come back
+// by key, which is unique among one statement's rows: an alarm resolved
+// and reopened within one batch goes in a later round.
+func (d *DB) insertAlarms(ctx context.Context, tx *sql.Tx, fresh []*alarms.Alarm) error {
+	seen := map[events.Key]int{}
+	var rounds [][]*alarms.Alarm
+	for _, a := range fresh {
+		r := seen[a.Key()]
+		seen[a.Key()] = r + 1
+		if r == len(rounds) {
+			rounds = append(rounds, nil)
+		}
+		rounds[r] = append(rounds[r], a)
+	}
+	const width = 5 + alarmWidth
+	rowSQL := "(" + placeholders(width) + ")"
+	// Full chunks share one statement prepared in the transaction on
+	// SQLite, whose driver keeps no statement cache (see batchExec).
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for _, round := range rounds {
+		for len(round) > 0 {
+			n := min(len(round), d.d.statusChunk)
+			part := round[:n]
+			round = round[n:]
+			args := make([]any, 0, width*n)
+			byKey := make(map[events.Key]*alarms.Alarm, n)
+			for _, a := range part {
+				rest, err := alarmArgs(a)
+				if err != nil {
+					return err
+				}
+				args = append(args, a.Connector, a.ConnectorName, a.Component, a.Resource, ms(a.Opened))
+				args = append(args, rest...)
+				byKey[a.Key()] = a
+			}
+			q := d.q("INSERT INTO alarms (" + alarmKeyCols + ", " + alarmCols + ") VALUES " +
+				strings.TrimSuffix(strings.Repeat(rowSQL+", ", n), ", ") + " RETURNING id, connector, connector_name, component, resource")
+			var (
+				rows *sql.Rows
+				err  error
+			)
+			if n == d.d.statusChunk && d.d.prepare {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, q); err != nil {
+						return err
+					}
+				}
+				rows, err = full.QueryContext(ctx, args...)
+			} else {
+				rows, err = tx.QueryContext(ctx, q, args...)
+			}
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var (
+					id int64
+					k  events.Key
+				)
+				if err := rows.Scan(&id, &k.Connector, &k.ConnectorName, &k.Component, &k.Resource); err != nil {
+					rows.Close()
+					return err
+				}
+				if a := byKey[k]; a != nil {
+					a.ID = id
+				}
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range fresh {
+		if a.ID == 0 {
+			return fmt.Errorf("no id returned for the alarm of %s/%s", a.Component, a.Resource)
+		}
+	}
+	return nil
+}
+
+func logRows(evs []events.Event) ([]any, error) {
+	out := make([]any, 0, 8*len(evs))
+	for i := range evs {
+		e := &evs[i]
+		b, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encoding a log event of %s: %w", e.Component, err)
+		}
+		out = append(out, ms(e.Time), e.Connector, e.ConnectorName, e.Component, e.Resource, e.State, e.Output, string(b))
+	}
+	return out, nil
+}
+
+func (d *DB) GetAlarm(ctx context.Context, id int64) (alarms.Alarm, error) {
+	return get(ctx, d, scanAlarm, fmt.Sprintf("alarm %d", id), alarmSelect+" WHERE id = ?", id)
+}
+
+// ListAlarms returns alarms newest first.
+func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	for _, c := range []struct{ col, v string }{{"component", f.Component}, {"resource", f.Resource}, {"connector", f.Connector}, {"criticality", f.Criticality}} {
+		if c.v != "" {
+			add("a."+c.col+" = ?", c.v)
+		}
+	}
+	if f.State != nil {
+		add("a.state = ?", *f.State)
+	}
+	if f.Acked != nil {
+		add("a.acked = ?", b2i(*f.Acked))
+	}
+	if f.Snoozed != nil {
+		if *f.Snoozed {
+			add("a.snooze_until_ms > ?", f.SnoozedAt.UnixMilli())
+		} else {
+			add("a.snooze_until_ms <= ?", f.SnoozedAt.UnixMilli())
+		}
+	}
+	if f.Domain != "" {
+		add("(a.domain = ? OR a.component IN (SELECT h.name FROM hosts h WHERE h.domain = ?))", f.Domain, f.Domain)
+	}
+	if f.Group != "" {
+		add("a.component IN (SELECT h.name FROM hosts h WHERE "+d.d.inGroup+")", f.Group)
+	}
+	if f.Key != nil {
+		add("a.connector = ? AND a.connector_name = ? AND a.component = ? AND a.resource = ?", f.Key.Connector, f.Key.ConnectorName, f.Key.Component, f.Key.Resource)
+	}
+	if f.Flapping != nil {
+		add("a.flapping = ?", b2i(*f.Flapping))
+	}
+	if f.Status == alarms.StatusFlapping {
+		add("a.status = ? AND a.flapping = 1", alarms.StatusOpen)
+	} else if f.Status != "" {
+		add("a.status = ?", f.Status)
+	} else if !f.AllStatuses {
+		add("a.status <> ?", alarms.StatusArchived)
+	}
+	if f.Search != "" {
+		s := "%" + likeEscape(f.Search) + "%"
+		like := " " + d.d.ilike + ` ? ESCAPE '\'`
+		add("(a.component"+like+" OR a.resource"+like+" OR a.output"+like+" OR a.connector_name"+like+")", s, s, s, s)
+	}
+	if !f.Since.IsZero() {
+		add("a.last_event_ms >= ?", f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		add("a.opened_ms < ?", f.Until.UnixMilli())
+	}
+	if f.Domains != nil {
+		if len(f.Domains) == 0 {
+			return []alarms.Alarm{}, nil
+		}
+		ds := make([]any, 0, 2*len(f.Domains))
+		for _, dm := range f.Domains {
+			ds = append(ds, dm)
+		}
+		ds = append(ds, ds...)
+		p := placeholders(len(f.Domains))
+		add("(a.domain IN ("+p+") OR a.component IN (SELECT h.name FROM hosts h WHERE h.domain IN ("+p+")))", ds...)
+	}
+	if f.Before > 0 {
+		add("a.id < ?", f.Before)
+	}
+	limit := limitOf(Page{Limit: f.Limit})
+	q := alarmSelect
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY a.id DESC LIMIT %d", limit)
+	out, err := list(ctx, d, scanAlarm, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing alarms: %w", err)
+	}
+	return out, nil
+}
+
+func scanStep(row scanner) (alarms.Step, error) {
+	var (
+		s alarms.Step
+		t int64
+	)
+	err := row.Scan(&s.ID, &s.AlarmID, &s.Type, &s.Author, &t, &s.Comment, &s.State, &s.Value)
+	s.Time = fromMS(t)
+	return s, err
+}
+
+// ListSteps returns the steps of an alarm, oldest first.
+func (d *DB) ListSteps(ctx context.Context, alarmID int64) ([]alarms.Step, error) {
+	out, err := list(ctx, d, scanStep, "SELECT id, alarm_id, type, author, time_ms, comment, state, value FROM alarm_steps WHERE alarm_id = ? ORDER BY id", alarmID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the steps of alarm %d: %w", alarmID, err)
+	}
+	return out, nil
+}
+
+// ListLogs returns log events, newest first.
+func (d *DB) ListLogs(ctx context.Context, f alarms.LogFilter) ([]alarms.LogEvent, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if f.Component != "" {
+		add("component = ?", f.Component)
+	}
+	if f.Connector != "" {
+		add("connector = ?", f.Connector)
+	}
+	if f.Search != "" {
+		s := "%" + likeEscape(f.Search) + "%"
+		like := " " + d.d.ilike + ` ? ESCAPE '\'`
+		add("(output"+like+" OR component"+like+")", s, s)
+	}
+	if !f.Since.IsZero() {
+		add("time_ms >= ?", f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		add("time_ms < ?", f.Until.UnixMilli())
+	}
+	if f.Domains != nil {
+		if len(f.Domains) == 0 {
+			return []alarms.LogEvent{}, nil
+		}
+		ds := make([]any, 0, len(f.Domains))
+		for _, dm := range f.Domains {
+			ds = append(ds, dm)
+		}
+		add("component IN (SELECT h.name FROM hosts h WHERE h.domain IN ("+placeholders(len(f.Domains))+"))", ds...)
+	}
+	if f.Before > 0 {
+		add("id < ?", f.Before)
+	}
+	q := "SELECT id, event_json FROM event_log"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limitOf(Page{Limit: f.Limit}))
+	out, err := list(ctx, d, func(r scanner) (alarms.LogEvent, error) {
+		var (
+			e alarms.LogEvent
+			b string
+		)
+		if err := r.Scan(&e.ID, &b); err != nil {
+			return e, err
+		}
+		if err := json.Unmarshal([]byte(b), &e.Event); err != nil {
+			return e, fmt.Errorf("decoding log event %d: %w", e.ID, err)
+		}
+		return e, nil
+	}, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing log events: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteLogsBefore drops the log events older than t.
+func (d *DB) DeleteLogsBefore(ctx context.Context, t time.Time) (int, error) {
+	n, err := d.exec(ctx, "DELETE FROM event_log WHERE time_ms < ?", t.UnixMilli())
+	return n, wrap(err, "deleting old log events")
+}
+
+// DeleteAlarm purges an alarm; its steps go with it.
+func (d *DB) DeleteAlarm(ctx context.Context, id int64) error {
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, d.q("DELETE FROM alarm_steps WHERE alarm_id = ?"), id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, d.q("DELETE FROM alarms WHERE id = ?"), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("alarm %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+	return wrap(err, fmt.Sprintf("deleting alarm %d", id))
+}
+
+// LastSeenTimes returns the saved last-seen times of idle rules' sources.
+func (d *DB) LastSeenTimes(ctx context.Context) ([]alarms.LastSeen, error) {
+	out, err := list(ctx, d, func(r scanner) (alarms.LastSeen, error) {
+		var (
+			l  alarms.LastSeen
+			ms int64
+		)
+		err := r.Scan(&l.Connector, &l.ConnectorName, &l.Component, &ms)
+		l.Time = fromMS(ms)
+		return l, err
+	}, "SELECT connector, connector_name, component, last_ms FROM alarm_last_seen")
+	if err != nil {
+		return nil, fmt.Errorf("loading last-seen times: %w", err)
+	}
+	return out, nil
+}
+
+// SaveLastSeen adds or updates last-seen times.
+func (d *DB) SaveLastSeen(ctx context.Context, l []alarms.LastSeen) error {
+	args := make([]any, 0, 4*len(l))
+	for _, s := range l {
+		args = append(args, s.Connector, s.ConnectorName, s.Component, ms(s.Time))
+	}
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		return d.batchExec(ctx, tx, "INSERT INTO alarm_last_seen (connector, connector_name, component, last_ms) VALUES ",
+			"(?, ?, ?, ?)", " ON CONFLICT (connector, connector_name, component) DO UPDATE SET last_ms = excluded.last_ms", 4, args)
+	})
+	return wrap(err, fmt.Sprintf("saving %d last-seen times", len(l)))
+}
+
+// ListMaintenances returns the maintenances, oldest first.
+func (d *DB) ListMaintenances(ctx context.Context) ([]alarms.Maintenance, error) {
+	out, err := list(ctx, d, func(r scanner) (alarms.Maintenance, error) {
+		var (
+			m       alarms.Maintenance
+			created int64
+			spec    string
+		)
+		var id int64
+		if err := r.Scan(&id, &created, &spec); err != nil {
+			return m, err
+		}
+		if err := json.Unmarshal([]byte(spec), &m); err != nil {
+			return m, fmt.Errorf("decoding maintenance %d: %w", id, err)
+		}
+		m.ID, m.Created = id, fromMS(created)
+		return m, nil
+	}, "SELECT id, created_ms, spec_json FROM maintenances ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("listing maintenances: %w", err)
+	}
+	return out, nil
+}
+
+// CreateMaintenance stores a maintenance and sets its id.
+func (d *DB) CreateMaintenance(ctx context.Context, m *alarms.Maintenance) error {
+	m.ID = 0
+	spec, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encoding maintenance %q: %w", m.Name, err)
+	}
+	m.ID, err = d.insert(ctx, "INSERT INTO maintenances (name, created_ms, spec_json) VALUES (?, ?, ?)", m.Name, ms(m.Created), string(spec))
+	return wrap(err, fmt.Sprintf("creating maintenance %q", m.Name))
+}
+
+// DeleteMaintenance deletes a maintenance.
+func (d *DB) DeleteMaintenance(ctx context.Context, id int64) error {
+	err := d.execOne(ctx, fmt.Sprintf("maintenance %d", id), "DELETE FROM maintenances WHERE id = ?", id)
+	return wrap(err, fmt.Sprintf("deleting maintenance %d", id))
+}
+
+// GroupHosts returns the names of the hosts of a host group.
+func (d *DB) GroupHosts(ctx context.Context, group string) ([]string, error) {
+	out, err := list(ctx, d, func(r scanner) (string, error) {
+		var n string
+		return n, r.Scan(&n)
+	}, "SELECT h.name FROM hosts h WHERE "+d.d.inGroup+" ORDER BY h.name", group)
+	if err != nil {
+		return nil, fmt.Errorf("listing the hosts of group %q: %w", group, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,6 @@
+-- +goose Up
+-- An alarm flaps while its state changes too often (alarms.flapping).
+ALTER TABLE alarms ADD COLUMN flapping INTEGER NOT NULL DEFAULT 0;
+
+-- +goose Down
+ALTER TABLE alarms DROP COLUMN flapping;
