@@ -171,6 +171,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"connector":"a","connector_name":"b","event_type":"log","source_type":"component","component":"c"}`))
 	f.Add([]byte(`{"state":1e400}`))
 	f.Add([]byte(`[{"timestamp":-0.0000001}]`))
+	f.Add([]byte(`{"connector":"a","connector_name":"b","event_type":"check","source_type":"component","component":"c","state":0,` +
+		`"state_type":1,"author":"x","tags":["p"],"perf_data_array":[{"metric":"m","value":1,"type":"COUNTER","crit":2}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evs, err := DecodeAt(data, time.Unix(1, 0))
 		if err != nil {
@@ -187,6 +189,9 @@ func FuzzDecode(f *testing.F) {
 			if ev.Component == "" || ev.Connector == "" || ev.ConnectorName == "" || ev.State < 0 || ev.State > 3 ||
 				(ev.EventType != TypeCheck && ev.EventType != TypeLog) || ev.Time.IsZero() || len(ev.Output) > MaxOutputBytes {
 				t.Fatalf("accepted an invalid event: %+v", ev)
+			}
+			if len(ev.Tags) > MaxTags+4 || len(ev.PerfData) > MaxOutputBytes {
+				t.Fatalf("unbounded tags or perfdata: %d tags, %d bytes", len(ev.Tags), len(ev.PerfData))
 			}
 		}
 	})
