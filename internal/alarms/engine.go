@@ -138,6 +138,17 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.started = opts.Now().UTC()
 	e.lastPrune = e.started
+	if e.flapChanges > 0 {
+		// The change times are in the steps: a restart resumes the counts
+		// rather than forgiving a key that flapped just before it.
+		changes, err := opts.Store.StateChangesSince(ctx, e.started.Add(-e.flapWindow))
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range changes {
+			e.flaps[c.Key] = append(e.flaps[c.Key], c.Time)
+		}
+	}
 	if err := e.loadIdle(ctx); err != nil {
 		return nil, err
 	}
