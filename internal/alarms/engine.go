@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -597,8 +598,10 @@ type Action struct {
 	// Criticality and Lock are a criticality change.
 	Criticality string
 	Lock        bool
-	// Users are a transfer's recipients.
+	// Users are a transfer's recipients; Teams, the teams they were
+	// chosen through, are named in its step.
 	Users []string
+	Teams []string
 }
 
 // ErrInvalidAction is an action that does not apply.
@@ -681,7 +684,11 @@ func (b *batchState) act(a *Alarm, act Action) error {
 			return fmt.Errorf("transfer: no users: %w", ErrInvalidAction)
 		}
 		a.Assignees = slices.Clone(act.Users)
-		b.step(a, StepTransfer, act.Author, act.Comment, fmt.Sprint(act.Users))
+		v := strings.Join(act.Users, ", ")
+		if len(act.Teams) > 0 {
+			v += " (teams " + strings.Join(act.Teams, ", ") + ")"
+		}
+		b.step(a, StepTransfer, act.Author, act.Comment, v)
 	case StepCancel:
 		if err := openOnly(); err != nil {
 			return err

@@ -733,7 +733,8 @@ function stepValue(s: AlarmStep): string {
   if (!s.value) return ''
   if (s.type === 'snooze') return 'until ' + fmtTime(s.value)
   // The API writes the users as Go prints a list: [ann bob].
-  if (s.type === 'transfer') return 'to ' + s.value.replace(/^\[(.*)\]$/, '$1').split(' ').filter(Boolean).join(', ')
+  // Older steps hold Go's "[a b]"; newer ones "a, b (teams t)".
+  if (s.type === 'transfer') return 'to ' + (s.value.startsWith('[') ? s.value.slice(1, -1).split(' ').filter(Boolean).join(', ') : s.value)
   return s.value
 }
 
