@@ -78,6 +78,9 @@ type HTTP struct {
 type Storage struct {
 	Driver string `yaml:"driver"`
 	DSN    string `yaml:"dsn"`
+	// LockWait is how long a server waits for another one writing to the
+	// same PostgreSQL database to go before it gives up.
+	LockWait Duration `yaml:"lock_wait"`
 }
 
 // Scheduler configures how checks run.
@@ -347,7 +350,7 @@ func Default() *Config {
 			MaxBodyBytes:  1 << 20,
 			SessionTTL:    Duration(12 * time.Hour),
 		},
-		Storage: Storage{Driver: "sqlite"},
+		Storage: Storage{Driver: "sqlite", LockWait: Duration(30 * time.Second)},
 		Scheduler: Scheduler{
 			Concurrency:    256,
 			PluginDirs:     []string{"/usr/lib/nagios/plugins", "/usr/lib/monitoring-plugins"},
@@ -721,6 +724,9 @@ func (c *Config) validate() error {
 		}
 	default:
 		return c.errAt("storage.driver", "must be sqlite or postgres, not %q", c.Storage.Driver)
+	}
+	if w := c.Storage.LockWait.D(); w < 0 || w > time.Hour {
+		return c.errAt("storage.lock_wait", "must be between 0s and 1h")
 	}
 	s := c.Scheduler
 	if s.Concurrency < 1 || s.Concurrency > 100000 {

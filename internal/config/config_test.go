@@ -18,6 +18,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_listen.bad.yml", `bad_listen.bad.yml:3: http.listen: "nonsense" is not an address:port`},
 		{"bad_driver.bad.yml", `bad_driver.bad.yml:2: storage.driver: must be sqlite or postgres, not "mysql"`},
 		{"pg_no_dsn.bad.yml", `storage.dsn: is required with the postgres driver`},
+		{"lock_wait.bad.yml", `lock_wait.bad.yml:3: storage.lock_wait: must be between 0s and 1h`},
 		{"bad_duration.bad.yml", `bad_duration.bad.yml:2: scheduler.interval: invalid duration "soon"`},
 		{"dup_host.bad.yml", `dup_host.bad.yml:5: inventory.hosts[2].name: host "a" is defined twice`},
 		{"svc_no_kind.bad.yml", `inventory.hosts[0].services[0].check.kind: is required`},
