@@ -268,7 +268,7 @@ function MaintenanceForm(props: { onClose: () => void; onSaved: () => void }) {
     connector_name: '',
     component: '',
   })
-  const [wdays, setWdays] = useState<string[]>(['sun'])
+  const [wdays, setWdays] = useState<string[]>([])
   const [err, setErr] = useState<APIError>()
   const [busy, setBusy] = useState(false)
   // Names to pick from, for those who may read the inventory.
@@ -294,7 +294,7 @@ function MaintenanceForm(props: { onClose: () => void; onSaved: () => void }) {
       body.start = s.toISOString()
       body.end = en.toISOString()
     } else {
-      body.weekly = { days: wdays, start: v.wstart, duration: v.duration.trim(), timezone: v.timezone.trim() || undefined }
+      body.weekly = { days: days.filter((d) => wdays.includes(d)), start: v.wstart, duration: v.duration.trim(), timezone: v.timezone.trim() || undefined }
     }
     if (scope === 'hosts') body.hosts = list(v.hosts)
     if (scope === 'groups') body.groups = list(v.groups)
