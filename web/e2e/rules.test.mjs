@@ -46,7 +46,9 @@ async function as(user, pw, method, p, body) {
   return r.status
 }
 
+let beat
 test('idle: a watched component sends its first event (its silence is checked at the end)', async () => {
+  beat = Date.now()
   await post({ connector: 'e2e-idle', connector_name: 'beat', event_type: 'check', source_type: 'component', component: 'idle-e2e', state: 0, output: 'alive' })
 })
 
@@ -277,6 +279,8 @@ test('idle: a component silent for the rule\'s minute gets a NO EVENTS alarm say
   }
   assert.ok(a, 'no idle alarm within 150 s')
   assert.match(a.output, /^no events from idle-e2e for 1m$/)
+  // The engine tags when the component last spoke (to the second).
+  assert.ok(Math.abs(new Date(a.tags.silent_since).getTime() - beat) < 3000, `silent_since ${a.tags.silent_since}, event posted at ${new Date(beat).toISOString()}`)
   const page = await newPage()
   await login(page, 'admin', password)
   await page.getByTestId('nav-alarms').waitFor()
@@ -288,7 +292,7 @@ test('idle: a component silent for the rule\'s minute gets a NO EVENTS alarm say
   await page.goto(base + '/alarms/' + a.id)
   const note = page.getByTestId('idle-note')
   await note.waitFor()
-  assert.match(await note.textContent(), /No events from idle-e2e since about .+ of silence\)\. The idle rule heartbeat raised this alarm/)
+  assert.match(await note.textContent(), /No events from idle-e2e since \d.+ \(\d+m \d+s of silence\)\. The idle rule heartbeat raised this alarm/)
   await page.screenshot({ path: path.join(shots, 'alarm-idle.png'), fullPage: true })
   await page.context().close()
 })

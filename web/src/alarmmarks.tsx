@@ -19,11 +19,14 @@ export function idleAfter(output: string): number {
   return ms
 }
 
-// lastHeard is about when the component last sent something: the alarm
-// opened once the rule's silence had passed.
-function lastHeard(a: Alarm): string | undefined {
+// lastHeard is when the component last sent something: the engine's tag
+// (silent_since), else about when, from the opening less the rule's
+// silence (the engine looks every 30 s).
+function lastHeard(a: Alarm): { at: string; exact: boolean } | undefined {
+  const tag = a.tags?.silent_since
+  if (tag && !isNaN(new Date(tag).getTime())) return { at: tag, exact: true }
   const after = idleAfter(a.output)
-  return after ? new Date(new Date(a.opened).getTime() - after).toISOString() : undefined
+  return after ? { at: new Date(new Date(a.opened).getTime() - after).toISOString(), exact: false } : undefined
 }
 
 export function EngineMarks(props: { a: Alarm }) {
@@ -42,8 +45,8 @@ export function EngineMarks(props: { a: Alarm }) {
         </span>
       ) : null}
       {isIdle(a) ? (
-        <span class="mk mk-idle" data-marker="idle" title={heard ? `Nothing received since about ${fmtTime(heard)}` : a.output}>
-          NO EVENTS{heard && a.status === 'open' ? ` ${fmtAgo(heard)}` : ''}
+        <span class="mk mk-idle" data-marker="idle" title={heard ? `Nothing received since ${heard.exact ? '' : 'about '}${fmtTime(heard.at)}` : a.output}>
+          NO EVENTS{heard && a.status === 'open' ? ` ${fmtAgo(heard.at)}` : ''}
         </span>
       ) : null}
     </>
@@ -61,8 +64,9 @@ export function IdleNote(props: { a: Alarm }) {
       {heard ? (
         <>
           {' '}
-          since about <strong>{fmtTime(heard)}</strong>
-          {a.status === 'open' ? ` (${fmtAgo(heard)} of silence)` : ''}
+          since {heard.exact ? '' : 'about '}
+          <strong>{fmtTime(heard.at)}</strong>
+          {a.status === 'open' ? ` (${fmtAgo(heard.at)} of silence)` : ''}
         </>
       ) : null}
       . The idle rule <code>{a.resource}</code> raised this alarm at {fmtTime(a.opened)}; the component's next event resolves it.

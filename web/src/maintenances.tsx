@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, APIError, can, User } from './api'
 import { Empty, ErrorNote, fmtTime, Modal, useData } from './ui'
+import { inlineMessage } from './rules'
 import './extra.css'
 
 export type Maintenance = {
@@ -78,6 +79,16 @@ export function PhaseBadge(props: { p: Phase }) {
   )
 }
 
+// fmtSpan: "Mon 23 Nov 07:49 → 09:49", the end's day only when it differs.
+function fmtSpan(start?: string, end?: string): string {
+  const s = new Date(start ?? 0)
+  const e = new Date(end ?? 0)
+  const day: Intl.DateTimeFormatOptions = { weekday: 'short', day: '2-digit', month: 'short' }
+  const hm: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit' }
+  const d = (x: Date) => x.toLocaleDateString([], day) + ' ' + x.toLocaleTimeString([], hm)
+  return d(s) + ' → ' + (s.toDateString() === e.toDateString() ? e.toLocaleTimeString([], hm) : d(e))
+}
+
 function When(props: { m: Maintenance }) {
   const m = props.m
   if (m.weekly) {
@@ -89,8 +100,8 @@ function When(props: { m: Maintenance }) {
     )
   }
   return (
-    <span class="nowrap">
-      {fmtTime(m.start)} → {fmtTime(m.end)}
+    <span class="nowrap" title={`${new Date(m.start ?? 0).toLocaleString()} → ${new Date(m.end ?? 0).toLocaleString()}`}>
+      {fmtSpan(m.start, m.end)}
     </span>
   )
 }
@@ -200,7 +211,7 @@ export function MaintenancesPage(props: { user: User }) {
                     {m.author || '—'}
                   </td>
                   {manage ? (
-                    <td class="buttons">
+                    <td class="row-actions">
                       <button class="danger" onClick={() => setDel(m)} data-testid="delete-maintenance">
                         {p === 'active' ? 'End now' : 'Delete'}
                       </button>
@@ -278,7 +289,7 @@ function MaintenanceForm(props: { onClose: () => void; onSaved: () => void }) {
   const fe = (...keys: string[]) =>
     err?.field && keys.includes(err.field) ? (
       <div class="field-error" data-error-for={err.field}>
-        {err.message}
+        {inlineMessage(err)}
       </div>
     ) : null
   const save = async (e: Event) => {
@@ -373,8 +384,9 @@ function MaintenanceForm(props: { onClose: () => void; onSaved: () => void }) {
                 {fe('weekly.start')}
               </label>
               <label>
-                For <span class="hint">2h, 90m; up to 168h</span>
+                For
                 <input name="duration" value={v.duration} onInput={set('duration')} required />
+                <small class="hint">2h, 90m; up to 168h</small>
                 {fe('weekly.duration')}
               </label>
               <label>
@@ -402,8 +414,9 @@ function MaintenanceForm(props: { onClose: () => void; onSaved: () => void }) {
           </div>
           {scope === 'hosts' ? (
             <label>
-              Hosts <span class="hint">names (alarm components), separated by commas</span>
+              Hosts
               <input name="hosts" value={v.hosts} onInput={set('hosts')} list="maint-hosts" placeholder="core-sw1, db1" />
+              <small class="hint">host names, as alarms name their component; separated by commas</small>
               <datalist id="maint-hosts">
                 {(hosts.data?.items ?? []).map((h) => (
                   <option value={h.name} />
@@ -413,8 +426,9 @@ function MaintenanceForm(props: { onClose: () => void; onSaved: () => void }) {
             </label>
           ) : scope === 'groups' ? (
             <label>
-              Host groups <span class="hint">separated by commas</span>
+              Host groups
               <input name="groups" value={v.groups} onInput={set('groups')} list="maint-groups" placeholder="dc1-network" />
+              <small class="hint">separated by commas; the hosts in them when the window is applied</small>
               <datalist id="maint-groups">
                 {(groups.data?.items ?? []).map((g) => (
                   <option value={g.name} />

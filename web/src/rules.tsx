@@ -186,16 +186,16 @@ export function RulesPage(props: { user: User }) {
                     {r.dropped}
                   </td>
                   {manage ? (
-                    <td class="buttons">
+                    <td class="row-actions">
                       {r.source === 'api' ? (
-                        <>
+                        <span class="buttons">
                           <button onClick={() => setEdit({ ...r, position: apiIndex(r) } as Rule)} data-testid="edit-rule">
                             Edit
                           </button>
                           <button class="danger" onClick={() => setDel(r)} data-testid="delete-rule">
                             Delete
                           </button>
-                        </>
+                        </span>
                       ) : (
                         <span class="muted small">read-only</span>
                       )}
@@ -288,13 +288,19 @@ function condBody(c: CondRow): Condition {
 
 // errAt: the API's message when it names this key ("match[0].regex"),
 // or a key under it ("actions.set.state" under "actions.set").
+// inlineMessage drops the key the message starts with: the field it sits
+// beside already says it.
+export function inlineMessage(err: APIError): string {
+  return err.field && err.message.startsWith(err.field + ': ') ? err.message.slice(err.field.length + 2) : err.message
+}
+
 function errAt(err: APIError | undefined, ...keys: string[]) {
   const f = err?.field
   if (!f) return null
   const hit = keys.some((k) => f === k || f.startsWith(k + '.') || f.startsWith(k + '['))
   return hit ? (
     <div class="field-error" data-error-for={f}>
-      {err!.message}
+      {inlineMessage(err!)}
     </div>
   ) : null
 }
@@ -372,8 +378,9 @@ function RuleForm(props: { rule?: Rule & { position?: number }; count: number; o
             </label>
           ) : (
             <label>
-              Position <span class="hint">among the API's rules: 0 first, empty last ({props.count} now)</span>
+              Position
               <input name="position" value={position} onInput={(e) => setPosition((e.target as HTMLInputElement).value)} inputMode="numeric" placeholder="last" />
+              <small class="hint">among the API's rules: 0 first, empty last ({props.count} now)</small>
               {errAt(err, 'position')}
             </label>
           )}
@@ -454,18 +461,21 @@ function RuleForm(props: { rule?: Rule & { position?: number }; count: number; o
               </div>
               <div class="row3">
                 <label>
-                  Set fields <span class="hint">field=value, one a line</span>
+                  Set fields
                   <textarea name="set" rows={2} class="mono" value={v.set} onInput={setAct('set')} placeholder="tags.site=dc1" />
+                  <small class="hint">field=value, one a line</small>
                   {errAt(err, 'actions.set')}
                 </label>
                 <label>
-                  Rename <span class="hint">from=to</span>
+                  Rename
                   <textarea name="rename" rows={2} class="mono" value={v.rename} onInput={setAct('rename')} placeholder="tags.host=resource" />
+                  <small class="hint">from=to, one a line</small>
                   {errAt(err, 'actions.rename')}
                 </label>
                 <label>
-                  Add tags <span class="hint">key=value</span>
+                  Add tags
                   <textarea name="add_tags" rows={2} class="mono" value={v.tags} onInput={setAct('tags')} placeholder="team=dba" />
+                  <small class="hint">key=value, one a line</small>
                   {errAt(err, 'actions.add_tags')}
                 </label>
               </div>
