@@ -132,15 +132,26 @@ test('rules: an admin creates a rule (a field error first), dry-runs it, sees an
   assert.equal(await row.getByTestId('rule-hits').textContent(), '1')
   await page.screenshot({ path: path.join(shots, 'rules.png'), fullPage: true })
 
-  // Edit: orange now.
+  // Edit: orange now, and after another rule.
+  assert.equal((await apiCall('POST', '/rules', { name: 'other-e2e', match: [{ field: 'component', equals: 'other' }], actions: { set_category: 'x' } })).status, 201)
+  await page.getByTestId('nav-alarms').click()
+  await page.getByTestId('nav-rules').click()
+  await table.locator('tr[data-rule=other-e2e]').waitFor()
+  const order = () => table.getByTestId('rule-row').evaluateAll((rs) => rs.map((r) => r.dataset.rule).join(' '))
+  assert.equal(await order(), 'yaml-drop-debug red-db-e2e other-e2e')
   await row.getByTestId('edit-rule').click()
   assert.equal(await form.locator('input[name=name]').inputValue(), 'red-db-e2e')
+  assert.equal(await form.locator('input[name=position]').inputValue(), '0')
   assert.equal(await form.getByTestId('cond-row').first().locator('input[name=cond-value]').inputValue(), 'db-e2e-.*')
   await form.locator('select[name=set_criticality]').selectOption('orange')
+  await form.locator('input[name=position]').fill('1')
   await page.screenshot({ path: path.join(shots, 'rule-form-edit.png') })
   await page.getByTestId('save-rule').click()
   await row.locator('[data-criticality=orange]').waitFor()
+  assert.equal(await order(), 'yaml-drop-debug other-e2e red-db-e2e')
   assert.equal((await apiCall('GET', '/rules/red-db-e2e')).body.actions.set_criticality, 'orange')
+  // The hit counter is the rule's: moving and editing kept it.
+  assert.equal(await row.getByTestId('rule-hits').textContent(), '1')
 
   // Delete.
   await row.getByTestId('delete-rule').click()

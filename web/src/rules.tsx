@@ -1,7 +1,7 @@
 // Qualification rules: the ordered list the events go through before the
 // alarms (YAML rules read-only, API rules editable), a form per rule and a
 // dry-run panel that shows what the rules would do to a sample event.
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { api, APIError, can, User } from './api'
 import { CritBadge } from './alarms'
 import { Empty, ErrorNote, Modal, useData } from './ui'
@@ -107,6 +107,12 @@ function ActionsText(props: { a: RuleActions }) {
 export function RulesPage(props: { user: User }) {
   const manage = can(props.user, 'rules.manage')
   const { data, error, reload } = useData(() => api<{ items: Rule[] }>('GET', '/rules'), [])
+  // The counters move with every event, which the stream does not tell:
+  // a light poll while the page is in view.
+  useEffect(() => {
+    const t = setInterval(() => document.visibilityState === 'visible' && reload(), 10000)
+    return () => clearInterval(t)
+  }, [])
   const [edit, setEdit] = useState<Rule | 'new'>()
   const [del, setDel] = useState<Rule>()
   const rules = data?.items ?? []
@@ -308,7 +314,8 @@ function errAt(err: APIError | undefined, ...keys: string[]) {
 function RuleForm(props: { rule?: Rule & { position?: number }; count: number; onClose: () => void; onSaved: () => void }) {
   const r = props.rule
   const [name, setName] = useState(r?.name ?? '')
-  const [position, setPosition] = useState('')
+  // An edited rule shows its place (0 first) and moves when it changes.
+  const [position, setPosition] = useState(r ? String(r.position ?? 0) : '')
   const [conds, setConds] = useState<CondRow[]>(
     (r?.match ?? []).map((c) => ({ field: c.field, op: opOf(c), value: valueText(c, opOf(c)) })).concat(r ? [] : [{ field: 'component', op: 'regex', value: '' }]),
   )
@@ -346,7 +353,7 @@ function RuleForm(props: { rule?: Rule & { position?: number }; count: number; o
     setBusy(true)
     try {
       const b: Record<string, unknown> = body()
-      if (!r && position.trim() !== '') b.position = Number(position)
+      if (position.trim() !== '' && (!r || Number(position) !== (r.position ?? 0))) b.position = Number(position)
       if (r) await api('PUT', `/rules/${encodeURIComponent(r.name)}`, b)
       else await api('POST', '/rules', b)
       props.onSaved()
@@ -371,19 +378,14 @@ function RuleForm(props: { rule?: Rule & { position?: number }; count: number; o
             <input name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} required autoFocus placeholder="red-db" />
             {errAt(err, 'name')}
           </label>
-          {r ? (
-            <label>
-              Position
-              <input value={`${(r.position ?? 0) + 1} of ${props.count} API rules`} disabled />
-            </label>
-          ) : (
-            <label>
-              Position
-              <input name="position" value={position} onInput={(e) => setPosition((e.target as HTMLInputElement).value)} inputMode="numeric" placeholder="last" />
-              <small class="hint">among the API's rules: 0 first, empty last ({props.count} now)</small>
-              {errAt(err, 'position')}
-            </label>
-          )}
+          <label>
+            Position
+            <input name="position" value={position} onInput={(e) => setPosition((e.target as HTMLInputElement).value)} inputMode="numeric" placeholder="last" />
+            <small class="hint">
+              among the API's {props.count} rule{props.count === 1 ? '' : 's'}, after the configuration's: 0 first{r ? '' : ', empty last'}
+            </small>
+            {errAt(err, 'position')}
+          </label>
         </div>
         <fieldset>
           <legend>When every condition holds</legend>
