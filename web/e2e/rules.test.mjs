@@ -184,6 +184,11 @@ test('maintenance: an operator declares a window for a host; its alarm is marked
   const weekly = table.locator('tr[data-name=backups]')
   await weekly.waitFor()
   assert.match(await weekly.textContent(), /every Sat at 22:00 for 3h/)
+  // The next one, in the browser's time (UTC here): the coming Saturday.
+  const sat = new Date()
+  sat.setUTCDate(sat.getUTCDate() + ((6 - sat.getUTCDay() + 7) % 7))
+  if (sat.getUTCDay() === new Date().getUTCDay() && new Date().getUTCHours() >= 22) sat.setUTCDate(sat.getUTCDate() + 7)
+  assert.match(await weekly.getByTestId('next-start').textContent(), new RegExp(`next Sat, .*${String(sat.getUTCDate()).padStart(2, '0')}.* 10:00 PM your time`))
   assert.match(await weekly.textContent(), /host backup-e2e/)
 
   // A one-off window from now, over one host.

@@ -69,6 +69,29 @@ export function phase(m: Maintenance, now = new Date()): Phase {
   return 'recurring'
 }
 
+// nextStart is when a weekly window next begins (after now), or
+// undefined when its zone is unknown here.
+export function nextStart(m: Maintenance, now = new Date()): Date | undefined {
+  const w = m.weekly
+  const hm = w && /^(\d{1,2}):(\d{2})$/.exec(w.start)
+  if (!w || !hm) return undefined
+  const at = Number(hm[1]) * 60 + Number(hm[2])
+  let here: { wd: number; min: number }
+  try {
+    here = nowIn(w.timezone ?? '', now)
+  } catch {
+    return undefined
+  }
+  const on = new Set(w.days.map((d) => dayIndex[d.toLowerCase()]))
+  for (let ahead = 0; ahead <= 7; ahead++) {
+    if (!on.has((here.wd + ahead) % 7) || (ahead === 0 && at <= here.min)) continue
+    const t = new Date(now.getTime() + (ahead * 1440 + at - here.min) * 60e3)
+    t.setSeconds(0, 0)
+    return t
+  }
+  return undefined
+}
+
 const phaseText: Record<Phase, string> = { active: 'ACTIVE NOW', scheduled: 'SCHEDULED', over: 'OVER', recurring: 'RECURRING' }
 
 export function PhaseBadge(props: { p: Phase }) {
@@ -89,13 +112,19 @@ function fmtSpan(start?: string, end?: string): string {
   return d(s) + ' → ' + (s.toDateString() === e.toDateString() ? e.toLocaleTimeString([], hm) : d(e))
 }
 
-function When(props: { m: Maintenance }) {
+function When(props: { m: Maintenance; now: Date }) {
   const m = props.m
   if (m.weekly) {
     const w = m.weekly
+    const next = nextStart(m, props.now)
     return (
       <span>
         every {w.days.map((d) => d[0].toUpperCase() + d.slice(1)).join(', ')} at {w.start} for {w.duration} <span class="muted">({w.timezone || 'UTC'})</span>
+        {next ? (
+          <div class="muted small" data-testid="next-start">
+            next {next.toLocaleDateString([], { weekday: 'short', day: '2-digit', month: 'short' })} {next.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} your time
+          </div>
+        ) : null}
       </span>
     )
   }
@@ -202,7 +231,7 @@ export function MaintenancesPage(props: { user: User }) {
                   </td>
                   <td class="strong">{m.name}</td>
                   <td>
-                    <When m={m} />
+                    <When m={m} now={now} />
                   </td>
                   <td>
                     <Scope m={m} />
