@@ -363,6 +363,34 @@ function RuleForm(props: { rule?: Rule & { position?: number }; count: number; o
       setBusy(false)
     }
   }
+  // Try the rule as it stands on a sample, before saving: the API checks
+  // it too, and its errors land beside the fields like a save's.
+  const [trying, setTrying] = useState(false)
+  const [tryText, setTryText] = useState(() =>
+    sampleJSON({ connector: 'nagios', connector_name: 'nagios1', component: 'db-1', resource: 'disk', state: '2', output: 'disk /var 91% full', tags: '' }),
+  )
+  const [tryRes, setTryRes] = useState<DryResult>()
+  const [tryErr, setTryErr] = useState<string>()
+  const tryIt = async () => {
+    setTryErr(undefined)
+    setErr(undefined)
+    let event: unknown
+    try {
+      event = JSON.parse(tryText)
+    } catch (x) {
+      setTryErr('The sample is not JSON: ' + String((x as Error).message))
+      return
+    }
+    try {
+      setTryRes(await api<DryResult>('POST', '/rules/dry-run', { rule: body(), event }))
+    } catch (x) {
+      setTryRes(undefined)
+      if (x instanceof APIError && x.field?.startsWith('rule.')) {
+        const f = x.field.slice(5)
+        setErr(new APIError(x.status, x.code, x.message.replace(/^rule\./, ''), f))
+      } else setTryErr(x instanceof APIError ? x.message : String(x))
+    }
+  }
   // An error the form shows beside a field is not repeated below.
   const shownInline = !!err?.field && /^(name|position|match|actions)/.test(err.field)
   const setAct = (k: keyof typeof v) => (e: Event) => {
@@ -489,8 +517,26 @@ function RuleForm(props: { rule?: Rule & { position?: number }; count: number; o
           ) : null}
           {err?.field === 'actions' ? errAt(err, 'actions') : null}
         </fieldset>
+        {trying ? (
+          <fieldset data-testid="rule-try">
+            <legend>Try this rule, unsaved, on a sample event</legend>
+            <textarea name="try-json" class="mono" rows={6} value={tryText} onInput={(e) => setTryText((e.target as HTMLTextAreaElement).value)} aria-label="Sample event" />
+            <div>
+              <button type="button" onClick={tryIt} data-testid="rule-try-go">
+                Try
+              </button>
+            </div>
+            <ErrorNote error={tryErr} />
+            {tryRes ? <DryResultView res={tryRes} sample={tryText} /> : null}
+          </fieldset>
+        ) : null}
         {!shownInline ? <ErrorNote error={err?.message} /> : null}
         <div class="actions">
+          {!trying ? (
+            <button type="button" class="link try-link" onClick={() => setTrying(true)} data-testid="rule-try-open">
+              Try it on a sample…
+            </button>
+          ) : null}
           <button type="button" onClick={props.onClose}>
             Cancel
           </button>
