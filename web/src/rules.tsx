@@ -409,9 +409,7 @@ function RuleForm(props: { rule?: Rule & { position?: number }; count: number; o
           <label>
             Position
             <input name="position" value={position} onInput={(e) => setPosition((e.target as HTMLInputElement).value)} inputMode="numeric" placeholder="last" />
-            <small class="hint">
-              among the API's {props.count} rule{props.count === 1 ? '' : 's'}, after the configuration's: 0 first{r ? '' : ', empty last'}
-            </small>
+            <small class="hint">{r ? `0 is the first of the API's ${props.count} rules` : `0 first; empty: last (after ${props.count})`}</small>
             {errAt(err, 'position')}
           </label>
         </div>
@@ -720,7 +718,7 @@ function DryResultView(props: { res: DryResult; sample: string }) {
                     <th>{k}</th>
                     <td>
                       {k === 'criticality' && res.event[k] ? <CritBadge c={String(res.event[k])} /> : <span class="mono">{show(res.event[k])}</span>}
-                      {changed ? <span class="was"> was {show(before[k])} · changed</span> : null}
+                      {changed ? <span class="was">changed, was {show(before[k])}</span> : null}
                     </td>
                   </tr>
                 )
