@@ -203,6 +203,21 @@ test('maintenance: an operator declares a window for a host; its alarm is marked
   assert.match(await weekly.getByTestId('next-start').textContent(), new RegExp(`next Sat, .*${String(sat.getUTCDate()).padStart(2, '0')}.* 10:00 PM your time`))
   assert.match(await weekly.textContent(), /host backup-e2e/)
 
+  // A window over a match: an empty one (every source) is refused.
+  await page.getByTestId('new-maintenance').click()
+  await form.locator('input[name=name]').fill('racks')
+  await form.locator('button[data-scope=match]').click()
+  await page.getByTestId('save-maintenance').click()
+  await form.locator('.field-error[data-error-for=match]').waitFor()
+  await form.locator('input[name=match-component]').fill('rack-.*')
+  await page.getByTestId('save-maintenance').click()
+  await table.locator('tr[data-name=racks]').waitFor()
+  assert.match(await table.locator('tr[data-name=racks]').textContent(), /match component ~ rack-\.\*/)
+  assert.equal((await apiCall('GET', '/maintenances')).body.items.find((m) => m.name === 'racks').match.component, 'rack-.*')
+  await table.locator('tr[data-name=racks]').getByTestId('delete-maintenance').click()
+  await page.getByTestId('confirm-delete').click()
+  await table.locator('tr[data-name=racks]').waitFor({ state: 'detached' })
+
   // A one-off window from now, over one host.
   await page.getByTestId('new-maintenance').click()
   await form.locator('input[name=name]').fill('switch upgrade')
