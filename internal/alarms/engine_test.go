@@ -682,6 +682,10 @@ func TestIdleRules(t *testing.T) {
 		if !ok || a.State != 3 || a.Output != "no events from web1 for 10m" {
 			t.Fatalf("idle alarm after 10m: %+v %v", a, ok)
 		}
+		// The tag says when web1 last spoke, which the output does not.
+		if got, want := a.Tags[alarms.IdleSinceTag], t0.UTC().Format(time.RFC3339); got != want {
+			t.Fatalf("idle alarm's %s tag: %q, want %q", alarms.IdleSinceTag, got, want)
+		}
 		if _, ok := e.OpenAlarm(idleKey("db1")); ok {
 			t.Fatal("idle alarm of a source no rule watches")
 		}

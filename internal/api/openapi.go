@@ -191,7 +191,7 @@ var schemas = obj{
 		"name":     str("Unique; letters, digits, _ . : -"),
 		"match":    obj{"type": "array", "items": ref("RuleCondition"), "description": "Every condition must hold; none: every event"},
 		"actions":  ref("RuleActions"),
-		"position": integer("POST only: place among the API's rules, 0 first; absent: last"),
+		"position": integer("Place among the API's rules, 0 first; absent: last (POST), where it is (PUT)"),
 	}),
 	"Rule": object(nil, obj{
 		"name": str(""), "match": obj{"type": "array", "items": ref("RuleCondition")}, "actions": ref("RuleActions"),

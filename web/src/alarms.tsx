@@ -5,6 +5,7 @@ import { ComponentChildren } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { Alarm, AlarmStep, api, APIError, can, liveConnected, onLive, User } from './api'
 import { Empty, ErrorNote, fmtAgo, fmtTime, Link, Modal, navigate, onRoute, useData } from './ui'
+import { EngineMarks, engineStepLabels, IdleNote } from './alarmmarks'
 
 export const criticalities = ['red', 'orange', 'green'] as const
 const stateNames = ['OK', 'MINOR', 'MAJOR', 'CRITICAL']
@@ -48,6 +49,7 @@ function Markers(props: { a: Alarm }) {
   const assignees = a.assignees ?? []
   return (
     <span class="markers">
+      <EngineMarks a={a} />
       {a.acked ? (
         <span class="mk mk-ack" title={`Acknowledged by ${a.ack_by ?? '?'} ${fmtTime(a.ack_time)}${a.ack_comment ? ': ' + a.ack_comment : ''}`} data-marker="ack">
           ACK
@@ -500,6 +502,7 @@ export function AlarmsPage(props: { user: User }) {
               ['resolved', 'Resolved'],
               ['all', 'Open + resolved'],
               ['archived', 'Archived'],
+              ['flapping', 'Flapping'],
             ].map(([v, l]) => (
               <button class={f.status === v ? 'on' : ''} aria-pressed={f.status === v} onClick={() => set('status', v)} data-status={v || 'open'}>
                 {l}
@@ -727,6 +730,7 @@ const stepLabels: Record<string, string> = {
   cancel: 'Cancelled',
   archive: 'Archived',
   transfer: 'Transferred',
+  ...engineStepLabels,
 }
 
 function stepValue(s: AlarmStep): string {
@@ -809,6 +813,7 @@ export function AlarmPage(props: { id: string; user: User }) {
           {btn('delete', 'Delete', 'alarms.delete', true, 'danger')}
         </div>
       </div>
+      <IdleNote a={a} />
       <div class="alarm-grid">
         <section class="card facts">
           <dl>
