@@ -16,6 +16,8 @@ packages=(
   ca-certificates
   prometheus                  # remote-write peer: receiver for vigie's queue, sender into vigie
   prometheus-alertmanager     # sends real webhook notifications to the Alertmanager source
+  rsyslog                     # a real RELP sender (omrelp) for the RELP source
+  rsyslog-relp
 )
 # `install-deps.sh --bench` adds the peers the benchmarks run beside vigie.
 if [ "${1:-}" = "--bench" ]; then
