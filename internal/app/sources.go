@@ -46,10 +46,10 @@ func (a *App) AlertmanagerHandler() http.Handler {
 
 // startSources binds and starts the configured sources. They run until
 // ctx ends; wait returns once they stopped (after storing what they hold).
-// A syslog address that cannot be bound fails the start.
+// A syslog or RELP address that cannot be bound fails the start.
 func (a *App) startSources(ctx context.Context) (wait func(), err error) {
 	c := a.cfg
-	configured := c.Syslog.Listen != "" || c.AMQP.URL != "" || c.NATS.URL != ""
+	configured := c.Syslog.Listen != "" || c.Syslog.RELPListen != "" || c.AMQP.URL != "" || c.NATS.URL != ""
 	if a.eventSink == nil {
 		if configured {
 			a.log.Warn("event sources configured but no event sink yet: not started")
@@ -61,6 +61,17 @@ func (a *App) startSources(ctx context.Context) (wait func(), err error) {
 		s, err := sources.ListenSyslog(sources.SyslogOptions{
 			Listen: c.Syslog.Listen, ConnectorName: c.Syslog.ConnectorName,
 			MaxMessageBytes: c.Syslog.MaxMessageBytes, MaxConns: c.Syslog.MaxConns,
+			Logger: a.log, Registerer: a.reg,
+		}, a.eventSink)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, s)
+	}
+	if c.Syslog.RELPListen != "" {
+		s, err := sources.ListenRELP(sources.RELPOptions{
+			Listen: c.Syslog.RELPListen, ConnectorName: c.Syslog.ConnectorName,
+			MaxFrameBytes: c.Syslog.RELPMaxFrameBytes, Window: c.Syslog.RELPWindow, MaxConns: c.Syslog.MaxConns,
 			Logger: a.log, Registerer: a.reg,
 		}, a.eventSink)
 		if err != nil {

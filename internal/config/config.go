@@ -252,8 +252,18 @@ type Syslog struct {
 	ConnectorName string `yaml:"connector_name"`
 	// MaxMessageBytes bounds one message (default 65536).
 	MaxMessageBytes int `yaml:"max_message_bytes"`
-	// MaxConns bounds open TCP connections (default 256).
+	// MaxConns bounds open TCP connections (default 256), for plain TCP
+	// and RELP each.
 	MaxConns int `yaml:"max_conns"`
+	// RELPListen is the TCP address of the RELP receiver (rsyslog
+	// omrelp), where a message is answered only once stored; off when
+	// empty.
+	RELPListen string `yaml:"relp_listen"`
+	// RELPMaxFrameBytes bounds the data of one RELP frame (default
+	// 131072); RELPWindow the frames of a connection read and not yet
+	// answered (default 1024).
+	RELPMaxFrameBytes int `yaml:"relp_max_frame_bytes"`
+	RELPWindow        int `yaml:"relp_window"`
 }
 
 // AMQP configures the consumer of Canopsis events on a RabbitMQ topic
@@ -368,7 +378,7 @@ func Default() *Config {
 		Alarms:  Alarms{ConnectorName: "vigie", LogRetention: Duration(30 * 24 * time.Hour), Flapping: AlarmFlapping{Changes: 5, Window: Duration(10 * time.Minute)}},
 		Metrics: Metrics{Retention: Duration(15 * 24 * time.Hour), MinFreeBytes: 256 << 20, RemoteWriteReceiver: defaultReceiver, Rollup5mRetention: Duration(365 * 24 * time.Hour), Rollup1hRetention: Duration(5 * 365 * 24 * time.Hour)},
 		LDAP:    LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
-		Syslog:  Syslog{ConnectorName: "syslog", MaxMessageBytes: 64 << 10, MaxConns: 256},
+		Syslog:  Syslog{ConnectorName: "syslog", MaxMessageBytes: 64 << 10, MaxConns: 256, RELPMaxFrameBytes: 128 << 10, RELPWindow: 1024},
 		AMQP:    AMQP{Exchange: "canopsis.events", Queue: "vigie.events", Prefetch: 256},
 		NATS:    NATS{Subject: "canopsis.events.>", Stream: "CANOPSIS_EVENTS", Durable: "vigie", MaxAckPending: 1024},
 		lines:   map[string]int{},
@@ -898,6 +908,20 @@ func (c *Config) validateSources() error {
 	}
 	if sl.MaxConns < 1 || sl.MaxConns > 100_000 {
 		return c.errAt("syslog.max_conns", "must be between 1 and 100000")
+	}
+	if sl.RELPListen != "" {
+		if _, port, err := net.SplitHostPort(sl.RELPListen); err != nil || port == "" {
+			return c.errAt("syslog.relp_listen", "%q is not an address:port", sl.RELPListen)
+		}
+		if sl.RELPListen == sl.Listen {
+			return c.errAt("syslog.relp_listen", "must differ from syslog.listen (both use TCP)")
+		}
+	}
+	if sl.RELPMaxFrameBytes < 4096 || sl.RELPMaxFrameBytes > 16<<20 {
+		return c.errAt("syslog.relp_max_frame_bytes", "must be between 4096 and 16777216")
+	}
+	if sl.RELPWindow < 1 || sl.RELPWindow > 65536 {
+		return c.errAt("syslog.relp_window", "must be between 1 and 65536")
 	}
 	a := &c.AMQP
 	if a.URL != "" {

@@ -47,6 +47,9 @@ func TestBadConfigs(t *testing.T) {
 		{"rules_unknown_key.bad.yml", `rules_unknown_key.bad.yml:6: events.rules[0].match[0].greater: unknown key`},
 		{"rules_dup.bad.yml", `rules_dup.bad.yml:5: events.rules[1].name: rule "r": is defined twice`},
 		{"nats_typo.bad.yml", `nats_typo.bad.yml:1: natz: unknown key (did you mean "nats"?)`},
+		{"relp_bad_listen.bad.yml", `relp_bad_listen.bad.yml:3: syslog.relp_listen: "2514" is not an address:port`},
+		{"relp_same_listen.bad.yml", `relp_same_listen.bad.yml:3: syslog.relp_listen: must differ from syslog.listen (both use TCP)`},
+		{"relp_window.bad.yml", `relp_window.bad.yml:2: syslog.relp_window: must be between 1 and 65536`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -146,7 +149,7 @@ func TestEventSourceConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Syslog.Listen != "" || cfg.AMQP.URL != "" || cfg.NATS.URL != "" {
+	if cfg.Syslog.Listen != "" || cfg.Syslog.RELPListen != "" || cfg.AMQP.URL != "" || cfg.NATS.URL != "" {
 		t.Fatalf("a source is on by default: %+v %+v %+v", cfg.Syslog, cfg.AMQP, cfg.NATS)
 	}
 	if cfg.Syslog.ConnectorName != "syslog" || cfg.AMQP.Exchange != "canopsis.events" || cfg.AMQP.Queue != "vigie.events" ||
@@ -154,14 +157,14 @@ func TestEventSourceConfig(t *testing.T) {
 		t.Fatalf("defaults: %+v %+v %+v", cfg.Syslog, cfg.AMQP, cfg.NATS)
 	}
 	cfg, err = Load("", []string{
-		"VIGIE_SYSLOG_LISTEN=127.0.0.1:5514", "VIGIE_SYSLOG_CONNECTOR_NAME=edge",
+		"VIGIE_SYSLOG_LISTEN=127.0.0.1:5514", "VIGIE_SYSLOG_CONNECTOR_NAME=edge", "VIGIE_SYSLOG_RELP_LISTEN=127.0.0.1:2514",
 		"VIGIE_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/", "VIGIE_AMQP_QUEUE=q1",
 		"VIGIE_NATS_URL=nats://a:4222, nats://b:4222", "VIGIE_NATS_SUBJECT=ops.*.events.>",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Syslog.Listen != "127.0.0.1:5514" || cfg.Syslog.ConnectorName != "edge" || cfg.AMQP.URL == "" ||
+	if cfg.Syslog.Listen != "127.0.0.1:5514" || cfg.Syslog.ConnectorName != "edge" || cfg.Syslog.RELPListen != "127.0.0.1:2514" || cfg.AMQP.URL == "" ||
 		cfg.AMQP.DeadLetterQueue != "q1.dead" || cfg.NATS.Subject != "ops.*.events.>" {
 		t.Fatalf("overrides: %+v %+v %+v", cfg.Syslog, cfg.AMQP, cfg.NATS)
 	}
@@ -174,6 +177,8 @@ func TestEventSourceConfig(t *testing.T) {
 		{"VIGIE_NATS_SUBJECT=a..b", "nats.subject"},
 		{"VIGIE_NATS_DURABLE=a.b", "nats.durable"},
 		{"VIGIE_NATS_MAX_ACK_PENDING=-1", "nats.max_ack_pending"},
+		{"VIGIE_SYSLOG_RELP_LISTEN=2514", "syslog.relp_listen"},
+		{"VIGIE_SYSLOG_RELP_MAX_FRAME_BYTES=100", "syslog.relp_max_frame_bytes"},
 	} {
 		if _, err := Load("", []string{tt.env}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want it to name %s", tt.env, err, tt.want)
