@@ -92,7 +92,7 @@ func (a *App) startSources(ctx context.Context) (wait func(), err error) {
 	if c.NATS.URL != "" {
 		s, err := sources.NewNATS(sources.NATSOptions{
 			URL: c.NATS.URL, Subject: c.NATS.Subject, Stream: c.NATS.Stream, Durable: c.NATS.Durable,
-			MaxAckPending: c.NATS.MaxAckPending, Logger: a.log, Registerer: a.reg,
+			MaxAckPending: c.NATS.MaxAckPending, AckWait: c.NATS.AckWait.D(), Logger: a.log, Registerer: a.reg,
 		}, a.eventSink)
 		if err != nil {
 			return nil, err

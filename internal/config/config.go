@@ -293,6 +293,10 @@ type NATS struct {
 	Durable string `yaml:"durable"`
 	// MaxAckPending bounds unacknowledged deliveries (default 1024).
 	MaxAckPending int `yaml:"max_ack_pending"`
+	// AckWait is how long JetStream waits for vigie's ack before
+	// delivering again (default 30s): after a crash, what was delivered
+	// and not acknowledged comes back after that long.
+	AckWait Duration `yaml:"ack_wait"`
 }
 
 // GroupRole maps a directory group to a role.
@@ -380,7 +384,7 @@ func Default() *Config {
 		LDAP:    LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
 		Syslog:  Syslog{ConnectorName: "syslog", MaxMessageBytes: 64 << 10, MaxConns: 256, RELPMaxFrameBytes: 128 << 10, RELPWindow: 1024},
 		AMQP:    AMQP{Exchange: "canopsis.events", Queue: "vigie.events", Prefetch: 256},
-		NATS:    NATS{Subject: "canopsis.events.>", Stream: "CANOPSIS_EVENTS", Durable: "vigie", MaxAckPending: 1024},
+		NATS:    NATS{Subject: "canopsis.events.>", Stream: "CANOPSIS_EVENTS", Durable: "vigie", MaxAckPending: 1024, AckWait: Duration(30 * time.Second)},
 		lines:   map[string]int{},
 	}
 }
@@ -969,6 +973,9 @@ func (c *Config) validateSources() error {
 	}
 	if n.MaxAckPending < 1 || n.MaxAckPending > 100_000 {
 		return c.errAt("nats.max_ack_pending", "must be between 1 and 100000")
+	}
+	if n.AckWait.D() < time.Second || n.AckWait.D() > time.Hour {
+		return c.errAt("nats.ack_wait", "must be between 1s and 1h")
 	}
 	return nil
 }

@@ -178,6 +178,7 @@ func TestEventSourceConfig(t *testing.T) {
 		{"VIGIE_NATS_DURABLE=a.b", "nats.durable"},
 		{"VIGIE_NATS_MAX_ACK_PENDING=-1", "nats.max_ack_pending"},
 		{"VIGIE_SYSLOG_RELP_LISTEN=2514", "syslog.relp_listen"},
+		{"VIGIE_NATS_ACK_WAIT=10ms", "nats.ack_wait"},
 		{"VIGIE_SYSLOG_RELP_MAX_FRAME_BYTES=100", "syslog.relp_max_frame_bytes"},
 	} {
 		if _, err := Load("", []string{tt.env}); err == nil || !strings.Contains(err.Error(), tt.want) {
