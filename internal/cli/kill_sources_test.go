@@ -54,9 +54,18 @@ func newKillRun(t *testing.T, env ...string) *killRun {
 	}
 	k := &killRun{t: t, dir: t.TempDir(), addr: freeAddr(t), env: env, client: &http.Client{Timeout: 10 * time.Second}}
 	t.Cleanup(func() {
-		if k.cmd != nil {
-			k.cmd.Process.Signal(syscall.SIGTERM)
-			k.cmd.Wait()
+		if k.cmd == nil {
+			return
+		}
+		k.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { k.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Errorf("the server did not stop 15s after SIGTERM")
+			k.cmd.Process.Kill()
+			<-done
 		}
 	})
 	return k

@@ -279,8 +279,7 @@ func (r *RELP) read(ctx context.Context, conn net.Conn, items chan<- relpItem, s
 		case slots <- struct{}{}:
 		case <-quit:
 			return
-		}
-		if ctx.Err() != nil {
+		case <-ctx.Done():
 			return
 		}
 		conn.SetReadDeadline(time.Now().Add(r.opts.IdleTimeout))
