@@ -34,9 +34,11 @@ type RELPOptions struct {
 	// connection.
 	MaxFrameBytes int
 	// Window bounds the frames of a connection read and not yet answered
-	// (default 1024): past it the connection is not read until answers
-	// go out, so a sender cannot make vigie hold more.
-	Window int
+	// (default 1024), and MaxPendingBytes their data (default 8 MiB, at
+	// least two frames): past either the connection is not read until
+	// answers go out, so a sender cannot make vigie hold more.
+	Window          int
+	MaxPendingBytes int
 	// MaxConns bounds open connections (default 256).
 	MaxConns int
 	// IdleTimeout closes a connection silent for that long (default 5m);
@@ -75,6 +77,7 @@ func ListenRELP(opts RELPOptions, sink events.Sink) (*RELP, error) {
 	opts.ConnectorName = orDefault(opts.ConnectorName, "syslog")
 	opts.MaxFrameBytes = orDefault(opts.MaxFrameBytes, 128<<10)
 	opts.Window = orDefault(opts.Window, 1024)
+	opts.MaxPendingBytes = max(orDefault(opts.MaxPendingBytes, 8<<20), 2*opts.MaxFrameBytes)
 	opts.MaxConns = orDefault(opts.MaxConns, 256)
 	opts.IdleTimeout = orDefault(opts.IdleTimeout, 5*time.Minute)
 	opts.WriteTimeout = orDefault(opts.WriteTimeout, 30*time.Second)
@@ -135,6 +138,7 @@ func (r *RELP) Run(ctx context.Context) error {
 // an answer that needs no storing.
 type relpItem struct {
 	txnr   int
+	size   int // bytes of the frame's data
 	ev     *events.Event
 	answer string // the rsp data when ev is nil
 	// closing: after the answer, send serverclose and close.
@@ -149,10 +153,11 @@ func (r *RELP) serve(ctx context.Context, conn net.Conn) {
 	// A slot per frame read and not answered: the reader takes one
 	// before reading, the writer gives it back with the answer.
 	slots := make(chan struct{}, r.opts.Window)
+	held := &relpHeld{freed: make(chan struct{}, 1)}
 	quit := make(chan struct{}) // the writer gave up: the reader stops
 	go func() {
 		defer close(items)
-		r.read(ctx, conn, items, slots, quit)
+		r.read(ctx, conn, items, slots, held, quit)
 	}()
 	stopRead := context.AfterFunc(ctx, func() {
 		// Unblocks the reader; what it read is still stored and answered.
@@ -179,7 +184,9 @@ func (r *RELP) serve(ctx context.Context, conn net.Conn) {
 		}
 		w.WriteByte('\n')
 	}
-	send := func(n int) bool {
+	// send writes the answers out, then frees the n frames and their
+	// bytes for the reader.
+	send := func(n, bytes int) bool {
 		conn.SetWriteDeadline(time.Now().Add(r.opts.WriteTimeout))
 		if err := w.Flush(); err != nil {
 			r.log.Warn("relp connection closed: answering failed", "remote", remote, "err", err)
@@ -188,6 +195,7 @@ func (r *RELP) serve(ctx context.Context, conn net.Conn) {
 		for range n {
 			<-slots
 		}
+		held.add(-bytes)
 		return true
 	}
 	// flush stores the pending events and answers them; without a sink
@@ -210,12 +218,14 @@ func (r *RELP) serve(ctx context.Context, conn net.Conn) {
 			return false
 		}
 		r.count.received.Add(float64(len(evs)))
+		bytes := 0
 		for _, it := range pending {
 			write(it.txnr, "200 OK")
+			bytes += it.size
 		}
 		n := len(pending)
 		pending = pending[:0]
-		return send(n)
+		return send(n, bytes)
 	}
 	for {
 		var (
@@ -239,7 +249,7 @@ func (r *RELP) serve(ctx context.Context, conn net.Conn) {
 			if flush() && ctx.Err() != nil {
 				// Shutting down: tell the sender, who reconnects later.
 				w.WriteString("0 serverclose 0\n")
-				send(0)
+				send(0, 0)
 			}
 			return
 		}
@@ -257,10 +267,10 @@ func (r *RELP) serve(ctx context.Context, conn net.Conn) {
 		write(it.txnr, it.answer)
 		if it.closing {
 			w.WriteString("0 serverclose 0\n")
-			send(1)
+			send(1, it.size)
 			return
 		}
-		if !send(1) {
+		if !send(1, it.size) {
 			return
 		}
 	}
@@ -268,7 +278,7 @@ func (r *RELP) serve(ctx context.Context, conn net.Conn) {
 
 // read frames and parses one connection until it ends, a frame is
 // malformed, the sender closes, or quit.
-func (r *RELP) read(ctx context.Context, conn net.Conn, items chan<- relpItem, slots chan<- struct{}, quit <-chan struct{}) {
+func (r *RELP) read(ctx context.Context, conn net.Conn, items chan<- relpItem, slots chan<- struct{}, held *relpHeld, quit <-chan struct{}) {
 	remote := conn.RemoteAddr().String()
 	host := hostOf(conn.RemoteAddr())
 	br := bufio.NewReaderSize(conn, 64<<10)
@@ -281,6 +291,15 @@ func (r *RELP) read(ctx context.Context, conn net.Conn, items chan<- relpItem, s
 			return
 		case <-ctx.Done():
 			return
+		}
+		for held.get() > r.opts.MaxPendingBytes-r.opts.MaxFrameBytes {
+			select {
+			case <-held.freed:
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
 		conn.SetReadDeadline(time.Now().Add(r.opts.IdleTimeout))
 		f, err := readRELPFrame(br, r.opts.MaxFrameBytes)
@@ -305,7 +324,8 @@ func (r *RELP) read(ctx context.Context, conn net.Conn, items chan<- relpItem, s
 			}
 			return
 		}
-		it := relpItem{txnr: f.txnr}
+		it := relpItem{txnr: f.txnr, size: len(f.data)}
+		held.add(it.size)
 		switch {
 		case f.command == "open":
 			// The offers vigie makes; the sender's own need no answer:
@@ -343,6 +363,32 @@ func (r *RELP) read(ctx context.Context, conn net.Conn, items chan<- relpItem, s
 			return
 		}
 	}
+}
+
+// relpHeld counts the data bytes of a connection's frames read and not
+// yet answered; the writer pokes freed when it answers some.
+type relpHeld struct {
+	mu    sync.Mutex
+	n     int
+	freed chan struct{}
+}
+
+func (h *relpHeld) add(n int) {
+	h.mu.Lock()
+	h.n += n
+	h.mu.Unlock()
+	if n < 0 {
+		select {
+		case h.freed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (h *relpHeld) get() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
 }
 
 func trimMessage(b []byte) []byte {

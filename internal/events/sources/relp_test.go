@@ -237,29 +237,43 @@ func TestRELPSinkFailureLeavesUnanswered(t *testing.T) {
 	}
 }
 
-// The window: a sender that does not wait for answers is read at most
-// Window frames ahead of what was stored.
+// The window and the byte budget: a sender that does not wait for
+// answers is read at most Window frames, or MaxPendingBytes, ahead of
+// what was stored.
 func TestRELPWindow(t *testing.T) {
-	block := make(chan struct{})
-	sink := &blockingSink{recordSink: &recordSink{}, block: block}
-	r, _, _ := startRELP(t, sink, RELPOptions{Window: 4})
-	c := dialRELP(t, r.Addr())
-	c.open()
-	go func() {
-		for i := range 50 {
-			c.send(2+i, "syslog", "<11>1 2026-01-02T03:04:05Z db1 app - - - m")
-		}
-	}()
-	waitFor(t, "a first batch", func() bool { return sink.waiting() > 0 })
-	time.Sleep(200 * time.Millisecond)
-	close(block)
-	for i := range 50 {
-		if f := c.answer(); f.txnr != 2+i || string(f.data) != "200 OK" {
-			t.Fatalf("answer %d: %d %q", i, f.txnr, f.data)
-		}
-	}
-	if m := sink.largest(); m > 4 {
-		t.Fatalf("a batch of %d events with a window of 4", m)
+	for _, tc := range []struct {
+		name     string
+		opts     RELPOptions
+		msgBytes int
+		maxBatch int
+	}{
+		{"frames", RELPOptions{Window: 4}, 10, 4},
+		{"bytes", RELPOptions{MaxFrameBytes: 4096, MaxPendingBytes: 8192}, 3000, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			block := make(chan struct{})
+			sink := &blockingSink{recordSink: &recordSink{}, block: block}
+			r, _, _ := startRELP(t, sink, tc.opts)
+			c := dialRELP(t, r.Addr())
+			c.open()
+			msg := "<11>1 2026-01-02T03:04:05Z db1 app - - - " + strings.Repeat("m", tc.msgBytes)
+			go func() {
+				for i := range 50 {
+					c.send(2+i, "syslog", msg)
+				}
+			}()
+			waitFor(t, "a first batch", func() bool { return sink.waiting() > 0 })
+			time.Sleep(200 * time.Millisecond)
+			close(block)
+			for i := range 50 {
+				if f := c.answer(); f.txnr != 2+i || string(f.data) != "200 OK" {
+					t.Fatalf("answer %d: %d %q", i, f.txnr, f.data)
+				}
+			}
+			if m := sink.largest(); m > tc.maxBatch {
+				t.Fatalf("a batch of %d events, want at most %d", m, tc.maxBatch)
+			}
+		})
 	}
 }
 
