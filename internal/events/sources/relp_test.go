@@ -375,3 +375,48 @@ func FuzzRELP(f *testing.F) {
 		}
 	})
 }
+
+// Connections over MaxConns are closed at once and counted; an idle one
+// is closed after IdleTimeout.
+func TestRELPConnectionBounds(t *testing.T) {
+	sink := &recordSink{}
+	r, reg, _ := startRELP(t, sink, RELPOptions{MaxConns: 1, IdleTimeout: 300 * time.Millisecond})
+	first := dialRELP(t, r.Addr())
+	first.open()
+	second := dialRELP(t, r.Addr())
+	if !second.closed() {
+		t.Fatal("a connection over max_conns was served")
+	}
+	if n := counterValue(t, reg, "vigie_events_refused_total", map[string]string{"source": "relp", "reason": ReasonConns}); n != 1 {
+		t.Fatalf("conns refusals %v", n)
+	}
+	start := time.Now()
+	if !first.closed() {
+		t.Fatal("an idle connection stayed open")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("closed after %v", d)
+	}
+	// Its slot is free again.
+	third := dialRELP(t, r.Addr())
+	third.open()
+}
+
+// On shutdown, what was read is stored and answered, then serverclose.
+func TestRELPShutdown(t *testing.T) {
+	sink := &recordSink{}
+	r, _, stop := startRELP(t, sink, RELPOptions{})
+	c := dialRELP(t, r.Addr())
+	c.open()
+	c.send(2, "syslog", "<11>1 2026-01-02T03:04:05Z db1 app - - - one")
+	if f := c.answer(); f.txnr != 2 {
+		t.Fatalf("answer %d", f.txnr)
+	}
+	stop()
+	if f := c.answer(); f.txnr != 0 || f.command != "serverclose" {
+		t.Fatalf("after stop: %d %s", f.txnr, f.command)
+	}
+	if !c.closed() {
+		t.Fatal("connection open after serverclose")
+	}
+}
