@@ -339,8 +339,9 @@ func (r *RELP) read(ctx context.Context, conn net.Conn, items chan<- relpItem, s
 		case f.command == "syslog":
 			ev, err := p.event(trimMessage(f.data), r.opts.ConnectorName, host, time.Now())
 			if err != nil {
-				// Answered 500: the sender drops it (rsyslog logs it), so
-				// it is not retried forever; counted and logged here.
+				// Answered 500: rsyslog drops it (seen with rsyslog
+				// 8.2302) rather than send it forever and hold up the
+				// rest; it is counted and logged here.
 				r.count.refuse(ReasonParse, 1)
 				r.count.warn("relp syslog message refused", "remote", remote, "err", err, "bytes", len(f.data))
 				it.answer = "500 not a syslog message: " + clipName(err.Error())
