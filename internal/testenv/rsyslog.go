@@ -15,9 +15,11 @@ import (
 // the foreground that forwards everything it receives on a TCP input
 // (newline-framed syslog) to relpTarget with omrelp, in RFC 5424, with
 // an in-memory queue and endless retries, as an operator would set it
-// up. It returns the address of the TCP input; the daemon is stopped at
-// the end of the test, and its own messages are in logFile (and in the test log
-// when the test fails).
+// up. A message whose text starts with "raw:" is forwarded as the bare
+// text after it, on a RELP connection of its own, to show what the
+// receiver does with a payload it cannot parse (and with the next one). It returns the address of the TCP input; the daemon is
+// stopped at the end of the test, and its own messages are in logFile
+// (and in the test log when the test fails).
 func Rsyslog(t testing.TB, relpTarget string) (input, logFile string) {
 	t.Helper()
 	bin, err := exec.LookPath("rsyslogd")
@@ -42,16 +44,21 @@ func Rsyslog(t testing.TB, relpTarget string) (input, logFile string) {
 	logFile = filepath.Join(dir, "rsyslogd.log")
 	// resumeInterval 1s: the default 30s would outlast the tests' wait
 	// for a restarted vigie.
-	conf := fmt.Sprintf(`global(workDirectory=%q)
+	conf := fmt.Sprintf(`global(workDirectory=%[1]q)
 module(load="imtcp")
 module(load="omrelp")
-input(type="imtcp" address="127.0.0.1" port=%q ruleset="forward")
+input(type="imtcp" address="127.0.0.1" port=%[2]q ruleset="forward")
+template(name="raw" type="string" string="%%msg:5:$%%")
 ruleset(name="forward" queue.type="LinkedList" queue.size="200000") {
-  action(type="omrelp" target=%q port=%q template="RSYSLOG_SyslogProtocol23Format"
-         action.resumeRetryCount="-1" action.resumeInterval="1"
-         queue.type="LinkedList" queue.size="200000")
+  if $msg startswith "raw:" then {
+    action(type="omrelp" target=%[3]q port=%[4]q template="raw" action.resumeRetryCount="-1" action.resumeInterval="1")
+  } else {
+    action(type="omrelp" target=%[3]q port=%[4]q template="RSYSLOG_SyslogProtocol23Format"
+           action.resumeRetryCount="-1" action.resumeInterval="1"
+           queue.type="LinkedList" queue.size="200000")
+  }
 }
-*.* action(type="omfile" file=%q)
+*.* action(type="omfile" file=%[5]q)
 `, dir, inPort, host, port, logFile)
 	confPath := filepath.Join(dir, "rsyslog.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {

@@ -307,10 +307,12 @@ func (s *blockingSink) largest() int {
 }
 
 // The real sender: a private rsyslogd takes messages on its TCP input and
-// forwards them with omrelp; every one becomes an event.
+// forwards them with omrelp; every one becomes an event. A payload that
+// is not syslog is answered 500, counted, and rsyslog goes on with the
+// rest.
 func TestRELPWithRsyslog(t *testing.T) {
 	sink := &recordSink{}
-	r, _, _ := startRELP(t, sink, RELPOptions{ConnectorName: "relp-test"})
+	r, reg, _ := startRELP(t, sink, RELPOptions{ConnectorName: "relp-test"})
 	input, _ := testenv.Rsyslog(t, r.Addr())
 	conn, err := net.Dial("tcp", input)
 	if err != nil {
@@ -321,17 +323,31 @@ func TestRELPWithRsyslog(t *testing.T) {
 	var buf bytes.Buffer
 	for i := range n {
 		fmt.Fprintf(&buf, "<11>1 2026-01-02T03:04:05Z host-%d kernel - - - message %d\n", i, i)
+		if i == n/2 {
+			// Two on one connection: the refused one holds up nothing.
+			buf.WriteString("<11>1 2026-01-02T03:04:05Z host-x kernel - - - raw:not syslog\n")
+			buf.WriteString("<11>1 2026-01-02T03:04:05Z host-x kernel - - - raw:<11>1 2026-01-02T03:04:05Z host-after kernel - - - after\n")
+		}
 	}
 	if _, err := conn.Write(buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every message forwarded", func() bool { return len(sink.events()) >= n })
+	waitFor(t, "every message forwarded", func() bool { return len(sink.events()) >= n+1 })
+	waitFor(t, "the raw payload refused", func() bool {
+		return counterValue(t, reg, "vigie_events_refused_total", map[string]string{"source": "relp", "reason": ReasonParse}) == 1
+	})
 	seen := map[string]bool{}
 	for _, ev := range sink.events() {
+		if ev.Component == "host-after" {
+			continue
+		}
 		if ev.ConnectorName != "relp-test" || ev.Resource != "kernel" || ev.State != 1 {
 			t.Fatalf("event %+v", ev)
 		}
 		seen[ev.Component] = true
+	}
+	if _, ok := findOutput(sink.events(), "after"); !ok {
+		t.Fatal("the message after the refused one on its connection is missing")
 	}
 	for i := range n {
 		if !seen[fmt.Sprintf("host-%d", i)] {
