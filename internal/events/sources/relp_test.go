@@ -413,9 +413,19 @@ func TestRELPConnectionBounds(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("closed after %v", d)
 	}
-	// Its slot is free again.
-	third := dialRELP(t, r.Addr())
-	third.open()
+	// Its slot is free again (soon after the close: the server releases
+	// it once the connection's goroutines ended).
+	waitFor(t, "a connection served again", func() bool {
+		conn, err := net.Dial("tcp", r.Addr())
+		if err != nil {
+			return false
+		}
+		defer conn.Close()
+		io.WriteString(conn, "1 open 0\n")
+		conn.SetReadDeadline(time.Now().Add(time.Second))
+		f, err := readRELPFrame(bufio.NewReader(conn), 1<<10)
+		return err == nil && f.command == "rsp"
+	})
 }
 
 // On shutdown, what was read is stored and answered, then serverclose.
