@@ -82,16 +82,23 @@ func ListenRELP(opts RELPOptions, sink events.Sink) (*RELP, error) {
 	opts.IdleTimeout = orDefault(opts.IdleTimeout, 5*time.Minute)
 	opts.WriteTimeout = orDefault(opts.WriteTimeout, 30*time.Second)
 	opts.BatchSize = orDefault(opts.BatchSize, 256)
-	log := logger(opts.Logger, "relp")
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("relp: listening on %s: %w", opts.Listen, err)
 	}
+	r := newRELP(opts, sink)
+	r.ln = ln
+	return r, nil
+}
+
+// newRELP is a receiver without its listener: serve runs connections.
+func newRELP(opts RELPOptions, sink events.Sink) *RELP {
+	log := logger(opts.Logger, "relp")
 	return &RELP{
-		opts: opts, sink: sink, log: log, ln: ln,
+		opts: opts, sink: sink, log: log,
 		count: newCounters(opts.Registerer, "relp", log),
 		conns: make(chan struct{}, opts.MaxConns),
-	}, nil
+	}
 }
 
 // Addr is the address listened on.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -445,4 +446,79 @@ func TestRELPShutdown(t *testing.T) {
 	if !c.closed() {
 		t.Fatal("connection open after serverclose")
 	}
+}
+
+// FuzzRELPSession runs a whole connection over any bytes the sender
+// writes: never a panic or a hang, every answer a well-formed frame, and
+// every event stored well-formed.
+func FuzzRELPSession(f *testing.F) {
+	f.Add([]byte("1 open 44 relp_version=0\nrelp_software=x\ncommands=syslog\n2 syslog 21 <11>1 - h app - - - a\n3 close 0\n"))
+	f.Add([]byte("1 open 0\n2 syslog 3 abc\n3 starttls 0\n4 syslog 99999 x"))
+	f.Add([]byte("2 syslog 21 <11>1 - h app - - - a\n"))
+	// Real TCP, not net.Pipe: the sender closes its side only, and reads
+	// every answer after.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer ln.Close()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sink := &recordSink{}
+		r := newRELP(RELPOptions{
+			ConnectorName: "syslog", MaxFrameBytes: 1024, Window: 4, MaxPendingBytes: 2048, MaxConns: 1,
+			IdleTimeout: time.Second, WriteTimeout: time.Second, BatchSize: 2,
+			Logger: slog.New(slog.DiscardHandler),
+		}, sink)
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		server, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.serve(context.Background(), server)
+		}()
+		answers := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(client)
+			answers <- b
+		}()
+		client.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		client.Write(data)
+		client.(*net.TCPConn).CloseWrite()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the connection did not end")
+		}
+		var got []byte
+		select {
+		case got = <-answers:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the connection was not closed")
+		}
+		br := bufio.NewReader(bytes.NewReader(got))
+		for {
+			fr, err := readRELPFrame(br, 1<<10)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("a malformed answer: %v", err)
+			}
+			if fr.command != "rsp" && fr.command != "serverclose" {
+				t.Fatalf("answered %q", fr.command)
+			}
+		}
+		for _, ev := range sink.events() {
+			if ev.Component == "" || ev.State < 0 || ev.State > 3 || ev.Connector != "syslog" {
+				t.Fatalf("bad event %+v", ev)
+			}
+		}
+	})
 }
