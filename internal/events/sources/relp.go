@@ -205,9 +205,9 @@ func (r *RELP) serve(ctx context.Context, conn net.Conn) {
 		held.add(-bytes)
 		return true
 	}
-	// flush stores the pending events and answers them; without a sink
-	// nothing is answered and the connection closes, so that the sender
-	// sends them again.
+	// flush stores the pending events and answers them; when the sink
+	// fails nothing is answered and the connection closes, so that the
+	// sender sends them again.
 	flush := func() bool {
 		if len(pending) == 0 {
 			return true
