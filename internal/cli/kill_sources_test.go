@@ -171,9 +171,20 @@ func (k *killRun) waitAll(connector, prefix string, n int) (duplicates int64) {
 	}
 }
 
+// TestKill9RELP runs on SQLite and on PostgreSQL.
 func TestKill9RELP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the server twice")
+	}
+	t.Run("sqlite", func(t *testing.T) { kill9RELP(t, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		kill9RELP(t, []string{"VIGIE_STORAGE_DRIVER=postgres", "VIGIE_STORAGE_DSN=" + pgDatabase(t)})
+	})
+}
+
+func kill9RELP(t *testing.T, store []string) {
 	relpAddr := freeAddr(t)
-	k := newKillRun(t, "VIGIE_SYSLOG_RELP_LISTEN="+relpAddr)
+	k := newKillRun(t, append(store, "VIGIE_SYSLOG_RELP_LISTEN="+relpAddr)...)
 	watch := newRELPWatch(t, relpAddr)
 	input, _ := testenv.Rsyslog(t, watch.addr())
 	k.start()
@@ -344,7 +355,18 @@ func killEventJSON(connectorName, component string) []byte {
 		connectorName, component)
 }
 
+// TestKill9AMQP runs on SQLite and on PostgreSQL.
 func TestKill9AMQP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the server twice")
+	}
+	t.Run("sqlite", func(t *testing.T) { kill9AMQP(t, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		kill9AMQP(t, []string{"VIGIE_STORAGE_DRIVER=postgres", "VIGIE_STORAGE_DSN=" + pgDatabase(t)})
+	})
+}
+
+func kill9AMQP(t *testing.T, store []string) {
 	u := "amqp://guest:guest@127.0.0.1:5672/"
 	conn, err := amqp.Dial(u)
 	testenv.Need(t, err == nil, fmt.Sprintf("RabbitMQ is not reachable at 127.0.0.1:5672: %v", err))
@@ -352,7 +374,7 @@ func TestKill9AMQP(t *testing.T) {
 	// A topology of its own: tests run in parallel on one broker.
 	id := fmt.Sprintf("vigie-kill-%d-%d", os.Getpid(), time.Now().UnixNano())
 	exchange, queue := "canopsis.events."+id, id
-	k := newKillRun(t, "VIGIE_AMQP_URL="+u, "VIGIE_AMQP_EXCHANGE="+exchange, "VIGIE_AMQP_QUEUE="+queue)
+	k := newKillRun(t, append(store, "VIGIE_AMQP_URL="+u, "VIGIE_AMQP_EXCHANGE="+exchange, "VIGIE_AMQP_QUEUE="+queue)...)
 	ch, err := conn.Channel()
 	if err != nil {
 		t.Fatal(err)
@@ -437,7 +459,18 @@ func TestKill9AMQP(t *testing.T) {
 		acked, killN, dups)
 }
 
+// TestKill9NATS runs on SQLite and on PostgreSQL.
 func TestKill9NATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the server twice")
+	}
+	t.Run("sqlite", func(t *testing.T) { kill9NATS(t, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		kill9NATS(t, []string{"VIGIE_STORAGE_DRIVER=postgres", "VIGIE_STORAGE_DSN=" + pgDatabase(t)})
+	})
+}
+
+func kill9NATS(t *testing.T, store []string) {
 	u := "nats://127.0.0.1:4222"
 	nc, err := nats.Connect(u, nats.Timeout(5*time.Second))
 	testenv.Need(t, err == nil, fmt.Sprintf("NATS is not reachable at %s: %v", u, err))
@@ -454,8 +487,8 @@ func TestKill9NATS(t *testing.T) {
 	subject, stream, durable := "vigiekill."+id, "VIGIE_KILL_"+id, "vigie-kill"
 	// ack_wait 2s: what was delivered to the killed server and not
 	// acknowledged comes back 2s later, not after the default 30s.
-	k := newKillRun(t, "VIGIE_NATS_URL="+u, "VIGIE_NATS_SUBJECT="+subject+".>", "VIGIE_NATS_STREAM="+stream,
-		"VIGIE_NATS_DURABLE="+durable, "VIGIE_NATS_ACK_WAIT=2s")
+	k := newKillRun(t, append(store, "VIGIE_NATS_URL="+u, "VIGIE_NATS_SUBJECT="+subject+".>", "VIGIE_NATS_STREAM="+stream,
+		"VIGIE_NATS_DURABLE="+durable, "VIGIE_NATS_ACK_WAIT=2s")...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
