@@ -137,7 +137,7 @@ type IfSample struct {
 	AdminStatus int
 	OperStatus  int
 	In, Out     uint64 // octets
-	Width       int     // 64 when In/Out are the HC counters, else 32
+	Width       int    // 64 when In/Out are the HC counters, else 32
 	InErrors    uint64 // Counter32s
 	OutErrors   uint64
 	InDiscards  uint64

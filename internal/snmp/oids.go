@@ -54,7 +54,7 @@ var builtin = map[string]string{
 	"hrStorageDescr": "1.3.6.1.2.1.25.2.3.1.3", "hrStorageAllocationUnits": "1.3.6.1.2.1.25.2.3.1.4",
 	"hrStorageSize": "1.3.6.1.2.1.25.2.3.1.5", "hrStorageUsed": "1.3.6.1.2.1.25.2.3.1.6",
 	"hrStorageAllocationFailures": "1.3.6.1.2.1.25.2.3.1.7",
-	"hrProcessorTable": "1.3.6.1.2.1.25.3.3", "hrProcessorEntry": "1.3.6.1.2.1.25.3.3.1",
+	"hrProcessorTable":            "1.3.6.1.2.1.25.3.3", "hrProcessorEntry": "1.3.6.1.2.1.25.3.3.1",
 	"hrProcessorFrwID": "1.3.6.1.2.1.25.3.3.1.1", "hrProcessorLoad": "1.3.6.1.2.1.25.3.3.1.2",
 
 	// UCD-SNMP-MIB (net-snmp's agent on Linux).
@@ -65,7 +65,7 @@ var builtin = map[string]string{
 	"memTotalFree": "1.3.6.1.4.1.2021.4.11", "memMinimumSwap": "1.3.6.1.4.1.2021.4.12",
 	"memShared": "1.3.6.1.4.1.2021.4.13", "memBuffer": "1.3.6.1.4.1.2021.4.14",
 	"memCached": "1.3.6.1.4.1.2021.4.15",
-	"dskTable": "1.3.6.1.4.1.2021.9", "dskEntry": "1.3.6.1.4.1.2021.9.1",
+	"dskTable":  "1.3.6.1.4.1.2021.9", "dskEntry": "1.3.6.1.4.1.2021.9.1",
 	"dskIndex": "1.3.6.1.4.1.2021.9.1.1", "dskPath": "1.3.6.1.4.1.2021.9.1.2",
 	"dskDevice": "1.3.6.1.4.1.2021.9.1.3", "dskMinimum": "1.3.6.1.4.1.2021.9.1.4",
 	"dskMinPercent": "1.3.6.1.4.1.2021.9.1.5", "dskTotal": "1.3.6.1.4.1.2021.9.1.6",
@@ -91,6 +91,6 @@ var builtin = map[string]string{
 
 	// SNMP-FRAMEWORK-MIB and SNMP-USER-BASED-SM-MIB counters.
 	"snmpEngineID": "1.3.6.1.6.3.10.2.1.1", "snmpEngineBoots": "1.3.6.1.6.3.10.2.1.2",
-	"snmpEngineTime": "1.3.6.1.6.3.10.2.1.3",
+	"snmpEngineTime":       "1.3.6.1.6.3.10.2.1.3",
 	"usmStatsWrongDigests": "1.3.6.1.6.3.15.1.1.5",
 }
