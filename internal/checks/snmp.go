@@ -62,12 +62,22 @@ func ValidateSNMPSettings(s Spec) error {
 	if len(s) == 0 {
 		return nil
 	}
-	p := newParams(s)
-	snmpSettings(p, Options{Timeout: 10 * time.Second})
+	_, err := SNMPConfig(s, nil, 10*time.Second)
+	return err
+}
+
+// SNMPConfig builds the agent settings from spec, falling back on
+// defaults (a host's settings) for the keys spec lacks. timeout is the
+// time one poll may take. Errors name the key ("snmp.community: ...");
+// spec may hold only setting keys.
+func SNMPConfig(spec, defaults Spec, timeout time.Duration) (snmp.Config, error) {
+	p := newParams(spec)
+	p.defaults = defaults
+	c := snmpSettings(p, Options{Timeout: timeout})
 	if err := p.done("snmp"); err != nil {
-		return errors.New("snmp." + strings.TrimPrefix(err.Error(), "check."))
+		return c, errors.New("snmp." + strings.TrimPrefix(err.Error(), "check."))
 	}
-	return nil
+	return c, nil
 }
 
 // RedactSNMP returns a copy of spec with its secrets masked, for the API.
@@ -281,6 +291,7 @@ type ifCheck struct {
 	host       string
 	cfg        snmp.Config
 	name       string // ifName or ifDescr, to find the index again
+	alias      string // ifAlias, shown beside the name
 	warn, crit *Range // on utilisation %, the higher of in and out
 	errWarn    *Range // on errors per second, in plus out
 	errCrit    *Range
@@ -298,6 +309,7 @@ func newSNMPInterface(p *params, o Options) (Checker, error) {
 	c.cfg = snmpSettings(p, o)
 	c.index = p.integer("index", 0, 0, math.MaxInt32)
 	c.name = p.str("interface", "")
+	c.alias = p.str("alias", "")
 	if c.index == 0 && c.name == "" {
 		p.fail("index", "is required (the ifIndex), or interface (its ifName or ifDescr)")
 	}
@@ -362,10 +374,14 @@ func (c *ifCheck) rediscover(ctx context.Context, cl *snmp.Client, why string) (
 }
 
 func (c *ifCheck) display() string {
+	n := "ifIndex " + strconv.Itoa(c.index)
 	if c.name != "" {
-		return c.name
+		n = c.name
 	}
-	return "ifIndex " + strconv.Itoa(c.index)
+	if c.alias != "" {
+		n += " (" + c.alias + ")"
+	}
+	return n
 }
 
 func (c *ifCheck) result(s snmp.IfSample) Result {

@@ -316,6 +316,7 @@ type Host struct {
 	Location      string            `yaml:"location"`
 	Notes         string            `yaml:"notes"`
 	Check         checks.Spec       `yaml:"check"`
+	SNMP          checks.Spec       `yaml:"snmp"` // defaults of its snmp services
 	Interval      Duration          `yaml:"interval"`
 	RetryInterval Duration          `yaml:"retry_interval"`
 	MaxAttempts   int               `yaml:"max_attempts"`

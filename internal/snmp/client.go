@@ -347,7 +347,11 @@ func (c *Client) fail(err error) error {
 		if c.cfg.Version == "3" {
 			why = "agent down, unreachable or wrong privacy settings"
 		}
-		return fmt.Errorf("%w from %s: %s (%d tries of %s)", ErrNoAnswer, c.addr(), why, c.cfg.Retries+1, c.cfg.Timeout)
+		tries := fmt.Sprintf("%d tries of %s", c.cfg.Retries+1, c.cfg.Timeout)
+		if errors.Is(err, context.DeadlineExceeded) {
+			tries = "before the check's timeout"
+		}
+		return fmt.Errorf("%w from %s: %s (%s)", ErrNoAnswer, c.addr(), why, tries)
 	case errors.Is(err, context.Canceled):
 		return err
 	case strings.Contains(err.Error(), "not authentic"):

@@ -1,0 +1,387 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigie-monitoring/vigie/internal/checks"
+	"github.com/vigie-monitoring/vigie/internal/inventory"
+	"github.com/vigie-monitoring/vigie/internal/snmp"
+	"github.com/vigie-monitoring/vigie/internal/state"
+	"github.com/vigie-monitoring/vigie/internal/store"
+)
+
+// Bounds of the SNMP endpoints: they talk to devices on behalf of a
+// browser, so a slow device must not hold a request (or a worker) long.
+const (
+	snmpRequestTimeout = 60 * time.Second
+	walkDefaultMax     = 200
+	walkMaxMax         = 2000
+)
+
+// hostSNMPClient builds a client for a host from its settings, with
+// override on top (keys of override win; masked secrets fall back on the
+// host's).
+func hostSNMPClient(h inventory.Host, override checks.Spec) (*snmp.Client, error) {
+	if h.Address == "" {
+		return nil, badField("address", "the host has no address to poll")
+	}
+	spec := checks.Spec{}
+	for k, v := range override {
+		spec[k] = v
+	}
+	for _, k := range checks.SNMPSecretKeys {
+		if spec[k] == checks.SecretMask {
+			delete(spec, k)
+		}
+	}
+	cfg, err := checks.SNMPConfig(spec, h.SNMP, 10*time.Second)
+	if err != nil {
+		f, msg, _ := strings.Cut(err.Error(), ": ")
+		return nil, badField(f, "%s", msg)
+	}
+	return snmp.NewClient(h.Address, cfg), nil
+}
+
+// snmpError answers a device that did not answer or refused: 502, with
+// the reason (never a secret: the snmp package names none).
+func snmpError(w http.ResponseWriter, err error) {
+	code := "snmp_error"
+	switch {
+	case errors.Is(err, snmp.ErrNoAnswer), errors.Is(err, context.DeadlineExceeded):
+		code = "snmp_no_answer"
+	case errors.Is(err, snmp.ErrAuth):
+		code = "snmp_auth"
+	}
+	writeError(w, http.StatusBadGateway, code, err.Error())
+}
+
+type snmpTestInput struct {
+	Host    *json.RawMessage `json:"host"`
+	Address *string          `json:"address"`
+	SNMP    checks.Spec      `json:"snmp"`
+}
+
+type snmpTestResult struct {
+	OK              bool    `json:"ok"`
+	Error           string  `json:"error,omitempty"`
+	SysName         string  `json:"sys_name,omitempty"`
+	SysDescr        string  `json:"sys_descr,omitempty"`
+	SysObjectID     string  `json:"sys_object_id,omitempty"`
+	SysLocation     string  `json:"sys_location,omitempty"`
+	UptimeSeconds   float64 `json:"sys_uptime_seconds,omitempty"`
+	SecurityLevel   string  `json:"security_level,omitempty"`
+	Version         string  `json:"version"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// testSNMP tries settings (a host's, the body's, or both) by reading the
+// system group: the console's "test credentials" button.
+func (s *Server) testSNMP(w http.ResponseWriter, r *http.Request) {
+	var in snmpTestInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	ctx := r.Context()
+	var h inventory.Host
+	if in.Host != nil {
+		var err error
+		if h, err = s.resolveHost(ctx, *in.Host); err != nil {
+			s.writeErr(w, err)
+			return
+		}
+	}
+	if in.Address != nil {
+		h.Address = *in.Address
+	}
+	cl, err := hostSNMPClient(h, in.SNMP)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, snmpRequestTimeout)
+	defer cancel()
+	start := time.Now()
+	cfg := cl.Config()
+	res := snmpTestResult{Version: cfg.Version, SecurityLevel: cfg.SecurityLevel()}
+	vals, err := cl.Get(ctx, []string{"1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.6.0"})
+	res.DurationSeconds = time.Since(start).Seconds()
+	if err != nil {
+		res.Error = err.Error()
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	res.OK = true
+	res.SysName, res.SysDescr, res.SysObjectID = vals[0].Text, vals[1].Text, vals[2].Text
+	res.UptimeSeconds, res.SysLocation = vals[3].Number/100, vals[4].Text
+	writeJSON(w, http.StatusOK, res)
+}
+
+type walkItem struct {
+	OID   string `json:"oid"`
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// walkHost returns a bounded walk of a host's agent for the console's
+// browser.
+func (s *Server) walkHost(w http.ResponseWriter, r *http.Request) {
+	h, err := s.lookupHost(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	q := r.URL.Query()
+	root := q.Get("oid")
+	if root == "" {
+		root = "system"
+	}
+	mib := snmp.Default()
+	oid, err := mib.Resolve(root)
+	if err != nil {
+		s.writeErr(w, badField("oid", "%v", err))
+		return
+	}
+	max := walkDefaultMax
+	if v := q.Get("max"); v != "" {
+		if max, err = strconv.Atoi(v); err != nil || max < 1 || max > walkMaxMax {
+			s.writeErr(w, badField("max", "must be between 1 and %d", walkMaxMax))
+			return
+		}
+	}
+	cl, err := hostSNMPClient(h, nil)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(r.Context(), snmpRequestTimeout)
+	defer cancel()
+	vals, truncated, err := cl.Walk(ctx, oid, max)
+	if err != nil {
+		snmpError(w, err)
+		return
+	}
+	items := make([]walkItem, 0, len(vals))
+	for _, v := range vals {
+		items = append(items, walkItem{OID: v.OID, Name: mib.Name(v.OID), Type: v.Type, Value: v.Text})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"oid": oid, "items": items, "truncated": truncated})
+}
+
+// discoverInput filters the interfaces discovery turns into services.
+type discoverInput struct {
+	// Name is a regular expression on ifName, ifDescr or ifAlias.
+	Name *string `json:"name"`
+	// Types are ifType numbers (6 ethernetCsmacd, 24 softwareLoopback…).
+	Types       []int    `json:"types"`
+	OperStatus  []string `json:"oper_status"`
+	AdminStatus []string `json:"admin_status"`
+	// DryRun lists what would be created without creating it.
+	DryRun bool `json:"dry_run"`
+	// Interval, Warning and Critical (utilisation %) apply to the
+	// services created.
+	Interval *inventory.Duration `json:"interval"`
+	Warning  *string             `json:"warning"`
+	Critical *string             `json:"critical"`
+}
+
+type discovered struct {
+	snmp.Interface
+	AdminStatus string `json:"admin_status"`
+	OperStatus  string `json:"oper_status"`
+	Service     string `json:"service"`
+	ServiceID   int64  `json:"service_id,omitempty"`
+	// Action is created, updated (the index moved), unchanged, or
+	// skipped (filtered out).
+	Action string `json:"action"`
+}
+
+// ifServiceName names an interface's service: "if eth0". Slashes, which
+// names may not hold (they appear in URLs), become "_" (Gi0/1 → Gi0_1).
+func ifServiceName(it snmp.Interface) string {
+	n := strings.Map(func(r rune) rune {
+		if r == '/' {
+			return '_'
+		}
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, it.Name)
+	n = strings.TrimSpace("if " + n)
+	if len(n) > 200 {
+		n = n[:200]
+	}
+	return n
+}
+
+// discoverInterfaces walks the host's ifTable/ifXTable and creates one
+// snmp_interface service per interface that passes the filters; services
+// that exist already (by name) keep their settings and get the current
+// index.
+func (s *Server) discoverInterfaces(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	h, err := s.lookupHost(ctx, r.PathValue("id"))
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	var in discoverInput
+	if r.ContentLength != 0 && !decodeBody(w, r, &in) {
+		return
+	}
+	var nameRE *regexp.Regexp
+	if in.Name != nil && *in.Name != "" {
+		if nameRE, err = regexp.Compile(*in.Name); err != nil {
+			s.writeErr(w, badField("name", "not a regular expression: %v", err))
+			return
+		}
+	}
+	statusSet := func(field string, names []string) (map[int]bool, error) {
+		if len(names) == 0 {
+			return nil, nil
+		}
+		set := map[int]bool{}
+		for _, n := range names {
+			v, ok := snmp.ParseStatus(n)
+			if !ok {
+				return nil, badField(field, "%q is not an interface status (up, down, testing, unknown, dormant, notPresent, lowerLayerDown)", n)
+			}
+			set[v] = true
+		}
+		return set, nil
+	}
+	oper, err := statusSet("oper_status", in.OperStatus)
+	if err == nil {
+		var admin map[int]bool
+		admin, err = statusSet("admin_status", in.AdminStatus)
+		if err == nil {
+			err = s.discover(w, r, h, in, nameRE, oper, admin)
+		}
+	}
+	if err != nil {
+		s.writeErr(w, err)
+	}
+}
+
+func (s *Server) discover(w http.ResponseWriter, r *http.Request, h inventory.Host, in discoverInput, nameRE *regexp.Regexp, oper, admin map[int]bool) error {
+	ctx := r.Context()
+	base := checks.Spec{"kind": "snmp_interface"}
+	if in.Warning != nil {
+		base["warning"] = *in.Warning
+	}
+	if in.Critical != nil {
+		base["critical"] = *in.Critical
+	}
+	// Validate the thresholds before talking to the device.
+	probe := checks.Spec{"index": 1}
+	for k, v := range base {
+		probe[k] = v
+	}
+	if err := s.validateCheck(probe, h, false); err != nil {
+		return err
+	}
+	if in.Interval != nil {
+		tmp := inventory.Service{Name: "probe", Interval: *in.Interval}
+		if err := (serviceInput{}).apply(&tmp, s.opts.Defaults); err != nil {
+			return err
+		}
+	}
+	cl, err := hostSNMPClient(h, nil)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	wctx, cancel := context.WithTimeout(ctx, snmpRequestTimeout)
+	defer cancel()
+	ifs, err := cl.Interfaces(wctx)
+	if err != nil {
+		snmpError(w, err)
+		return nil
+	}
+	existing, err := store.AllServices(ctx, s.st, store.ServiceFilter{HostID: h.ID})
+	if err != nil {
+		return err
+	}
+	byName := map[string]inventory.Service{}
+	for _, svc := range existing {
+		byName[svc.Name] = svc
+	}
+	out := make([]discovered, 0, len(ifs))
+	counts := map[string]int{}
+	for _, it := range ifs {
+		d := discovered{Interface: it, AdminStatus: snmp.StatusName(it.AdminStatus), OperStatus: snmp.StatusName(it.OperStatus), Service: ifServiceName(it)}
+		keep := (nameRE == nil || nameRE.MatchString(it.Name) || nameRE.MatchString(it.Descr) || (it.Alias != "" && nameRE.MatchString(it.Alias))) &&
+			(len(in.Types) == 0 || slices.Contains(in.Types, it.Type)) &&
+			(oper == nil || oper[it.OperStatus]) && (admin == nil || admin[it.AdminStatus])
+		switch {
+		case !keep:
+			d.Action = "skipped"
+		case in.DryRun:
+			d.Action = "would create"
+			if old, ok := byName[d.Service]; ok {
+				d.Action, d.ServiceID = "exists", old.ID
+			}
+		default:
+			if err := s.upsertInterface(ctx, h, it, base, byName, &d, in.Interval); err != nil {
+				return err
+			}
+		}
+		counts[d.Action]++
+		out = append(out, d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"interfaces": out, "created": counts["created"], "updated": counts["updated"], "unchanged": counts["unchanged"], "skipped": counts["skipped"]})
+	return nil
+}
+
+func (s *Server) upsertInterface(ctx context.Context, h inventory.Host, it snmp.Interface, base checks.Spec, byName map[string]inventory.Service, d *discovered, interval *inventory.Duration) error {
+	if old, ok := byName[d.Service]; ok {
+		d.ServiceID = old.ID
+		if fmt.Sprint(old.Check["index"]) == strconv.Itoa(it.Index) || old.Check.Kind() != "snmp_interface" {
+			d.Action = "unchanged"
+			return nil
+		}
+		// Renumbered (a reboot, a new line card): follow the index.
+		old.Check["index"] = it.Index
+		if err := s.st.UpdateService(ctx, &old); err != nil {
+			return err
+		}
+		s.mon.ServiceChanged(old, h, true)
+		s.opts.Hub.Inventory(state.KindService, old.ID, "update")
+		d.Action = "updated"
+		return nil
+	}
+	spec := checks.Spec{}
+	for k, v := range base {
+		spec[k] = v
+	}
+	spec["index"], spec["interface"] = it.Index, it.Name
+	if it.Alias != "" {
+		spec["alias"] = it.Alias
+	}
+	svc := inventory.Service{HostID: h.ID, HostName: h.Name, Name: d.Service, Check: spec, Enabled: true, Source: inventory.SourceAPI}
+	if interval != nil {
+		svc.Interval = *interval
+	}
+	if err := (serviceInput{}).apply(&svc, s.opts.Defaults); err != nil {
+		return err
+	}
+	if err := s.st.CreateService(ctx, &svc); err != nil {
+		return err
+	}
+	s.mon.ServiceChanged(svc, h, true)
+	s.opts.Hub.Inventory(state.KindService, svc.ID, "create")
+	d.Action, d.ServiceID = "created", svc.ID
+	return nil
+}

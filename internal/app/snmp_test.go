@@ -1,0 +1,218 @@
+package app
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigie-monitoring/vigie/internal/testenv"
+)
+
+// snmpgetValue is what net-snmp's snmpget prints for one OID.
+func snmpgetValue(t *testing.T, a *testenv.SNMPAgent, oid string) string {
+	t.Helper()
+	out := a.Tool(t, "snmpget", []string{"-v2c", "-c", "public"}, oid)
+	m := regexp.MustCompile(`= (?:[A-Za-z0-9-]+: )?(.*)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("snmpget %s: %s", oid, out)
+	}
+	return strings.Trim(strings.TrimSpace(m[1]), `"`)
+}
+
+type snmpHost struct {
+	ID   int64          `json:"id"`
+	SNMP map[string]any `json:"snmp"`
+}
+
+// TestSNMPThroughTheAPI adds a device with v3 settings, tests them, polls
+// an OID by name, walks the agent and discovers its interfaces, all
+// against a real snmpd, comparing with net-snmp's own tools.
+func TestSNMPThroughTheAPI(t *testing.T) {
+	a := testenv.SNMPD(t)
+	ts := startServer(t, t.TempDir(), "")
+	v3 := map[string]any{"version": "3", "user": testenv.SNMPUserAuthPriv, "auth_protocol": "SHA", "auth_password": testenv.SNMPAuthPassword,
+		"priv_protocol": "AES", "priv_password": testenv.SNMPPrivPassword, "port": a.Port}
+	var h snmpHost
+	if code := ts.admin("POST", "/api/v1/hosts", map[string]any{"name": "router1", "address": a.Host, "check": map[string]any{"kind": "none"}, "snmp": v3}, &h); code != 201 {
+		t.Fatalf("create host: %d", code)
+	}
+	if h.SNMP["auth_password"] != "********" || h.SNMP["priv_password"] != "********" || h.SNMP["user"] != testenv.SNMPUserAuthPriv {
+		t.Errorf("host SNMP settings shown as %v", h.SNMP)
+	}
+	// Bad settings name the key.
+	var e apiErr
+	if code := ts.admin("PATCH", fmt.Sprintf("/api/v1/hosts/%d", h.ID), map[string]any{"snmp": map[string]any{"version": "5"}}, &e); code != 400 || e.Error.Field != "snmp.version" {
+		t.Errorf("bad version: %d %+v", code, e)
+	}
+	// Sending the masked secrets back keeps them.
+	if code := ts.admin("PATCH", fmt.Sprintf("/api/v1/hosts/%d", h.ID), map[string]any{"snmp": h.SNMP}, nil); code != 200 {
+		t.Fatalf("patch with masked secrets: %d", code)
+	}
+
+	type testResult struct {
+		OK      bool   `json:"ok"`
+		Error   string `json:"error"`
+		SysName string `json:"sys_name"`
+		Level   string `json:"security_level"`
+	}
+	var tr testResult
+	if code := ts.admin("POST", "/api/v1/snmp/test", map[string]any{"host": h.ID}, &tr); code != 200 || !tr.OK || tr.SysName != snmpgetValue(t, a, "1.3.6.1.2.1.1.5.0") || tr.Level != "authPriv" {
+		t.Fatalf("test credentials: %d %+v", code, tr)
+	}
+	tr = testResult{}
+	ts.admin("POST", "/api/v1/snmp/test", map[string]any{"host": h.ID, "snmp": map[string]any{"auth_password": "not-the-password"}}, &tr)
+	if tr.OK || !strings.Contains(tr.Error, "authentication failed") || strings.Contains(tr.Error, "not-the-password") {
+		t.Errorf("wrong password: %+v", tr)
+	}
+	tr = testResult{}
+	ts.admin("POST", "/api/v1/snmp/test", map[string]any{"address": a.Host, "snmp": map[string]any{"version": "2c", "community": "wrong-community", "port": a.Port, "timeout": "200ms"}}, &tr)
+	if tr.OK || !strings.Contains(tr.Error, "no answer") || !strings.Contains(tr.Error, "wrong community") {
+		t.Errorf("wrong community: %+v", tr)
+	}
+
+	// A service with only an OID name takes the host's v3 settings.
+	var svc svcView
+	if code := ts.admin("POST", "/api/v1/services", map[string]any{"host": "router1", "name": "descr", "check": map[string]any{"kind": "snmp", "oid": "sysDescr.0"}, "interval": "1s"}, &svc); code != 201 {
+		t.Fatalf("create service: %d", code)
+	}
+	descr := snmpgetValue(t, a, "1.3.6.1.2.1.1.1.0")
+	waitFor(t, "the snmp service to report sysDescr", func() bool {
+		ts.admin("GET", fmt.Sprintf("/api/v1/services/%d", svc.ID), nil, &svc)
+		return svc.State == "OK" && strings.Contains(svc.Output, descr)
+	})
+
+	type walk struct {
+		OID   string `json:"oid"`
+		Items []struct {
+			OID, Name, Type, Value string
+		} `json:"items"`
+		Truncated bool `json:"truncated"`
+	}
+	var wk walk
+	if code := ts.admin("GET", fmt.Sprintf("/api/v1/hosts/%d/snmp/walk?oid=ifDescr", h.ID), nil, &wk); code != 200 {
+		t.Fatalf("walk: %d", code)
+	}
+	ref := strings.Split(strings.TrimSpace(a.Tool(t, "snmpbulkwalk", []string{"-v2c", "-c", "public"}, "1.3.6.1.2.1.2.2.1.2")), "\n")
+	if wk.OID != "1.3.6.1.2.1.2.2.1.2" || len(wk.Items) != len(ref) || len(wk.Items) == 0 || !strings.HasPrefix(wk.Items[0].Name, "ifDescr.") {
+		t.Fatalf("walk: %+v, snmpbulkwalk %d lines", wk, len(ref))
+	}
+	if code := ts.admin("GET", fmt.Sprintf("/api/v1/hosts/%d/snmp/walk?oid=interfaces&max=3", h.ID), nil, &wk); code != 200 || len(wk.Items) != 3 || !wk.Truncated {
+		t.Errorf("bounded walk: %d %+v", code, wk)
+	}
+	if code := ts.admin("GET", fmt.Sprintf("/api/v1/hosts/%d/snmp/walk?oid=ifNope", h.ID), nil, &e); code != 400 || e.Error.Field != "oid" {
+		t.Errorf("bad oid: %d %+v", code, e)
+	}
+
+	type discovery struct {
+		Created, Unchanged, Skipped int
+		Interfaces                  []struct {
+			Index      int
+			Name       string
+			OperStatus string `json:"oper_status"`
+			Service    string
+			ServiceID  int64 `json:"service_id"`
+			Action     string
+		}
+	}
+	var d discovery
+	if code := ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"name": "[", "oper_status": []string{"up"}}, &e); code != 400 || e.Error.Field != "name" {
+		t.Errorf("bad regex: %d %+v", code, e)
+	}
+	if code := ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"oper_status": []string{"up"}, "interval": "1s"}, &d); code != 200 {
+		t.Fatalf("discover: %d", code)
+	}
+	up := 0
+	for _, it := range d.Interfaces {
+		if it.OperStatus == "up" {
+			up++
+			if it.Action != "created" || it.ServiceID == 0 || it.Service != "if "+it.Name {
+				t.Errorf("interface up not created: %+v", it)
+			}
+		} else if it.Action != "skipped" {
+			t.Errorf("interface %+v not skipped", it)
+		}
+	}
+	if up == 0 || d.Created != up || d.Created+d.Skipped != len(ref) {
+		t.Fatalf("discovery: %+v", d)
+	}
+	first := d.Interfaces[0]
+	for _, it := range d.Interfaces {
+		if it.Action == "created" {
+			first = it
+			break
+		}
+	}
+	waitFor(t, "the interface service to report traffic", func() bool {
+		ts.admin("GET", fmt.Sprintf("/api/v1/services/%d", first.ServiceID), nil, &svc)
+		return svc.State == "OK" && strings.Contains(svc.Output, "b/s, out ")
+	})
+	hasBps := false
+	for _, p := range svc.Perfdata {
+		hasBps = hasBps || p.Label == "in_bps"
+	}
+	if !hasBps {
+		t.Errorf("no in_bps in %+v", svc.Perfdata)
+	}
+	d = discovery{}
+	ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"oper_status": []string{"up"}}, &d)
+	if d.Created != 0 || d.Unchanged != up {
+		t.Errorf("rediscovery created again: %+v", d)
+	}
+	// The service answer hides the community of a service's own settings.
+	var own map[string]any
+	ts.admin("POST", "/api/v1/services", map[string]any{"host": "router1", "name": "v2", "check": map[string]any{"kind": "snmp", "oid": "sysName.0", "version": "2c", "community": "public", "user": nil, "auth_password": nil, "priv_password": nil}}, &own)
+	if c, _ := own["check"].(map[string]any); c == nil || c["community"] != "********" {
+		t.Errorf("service shows its community: %v", own["check"])
+	}
+}
+
+// TestDeadDeviceDoesNotDelayOthers polls a black hole (a port that never
+// answers) beside the real agent: the real device's service keeps its
+// interval while the dead one's checks time out on their own clock.
+func TestDeadDeviceDoesNotDelayOthers(t *testing.T) {
+	a := testenv.SNMPD(t)
+	hole := testenv.BlackHole(t)
+	ts := startServer(t, t.TempDir(), "")
+	for _, h := range []map[string]any{
+		{"name": "alive", "address": a.Host, "check": map[string]any{"kind": "none"}, "snmp": map[string]any{"port": a.Port}},
+		{"name": "dead", "address": "127.0.0.1", "check": map[string]any{"kind": "none"}, "snmp": map[string]any{"port": hole, "timeout": "2s", "retries": 2}},
+	} {
+		if code := ts.admin("POST", "/api/v1/hosts", h, nil); code != 201 {
+			t.Fatalf("create host: %d", code)
+		}
+	}
+	var alive svcView
+	ts.admin("POST", "/api/v1/services", map[string]any{"host": "alive", "name": "uptime", "check": map[string]any{"kind": "snmp", "oid": "sysUpTime.0"}, "interval": "1s"}, &alive)
+	dead := make([]int64, 5)
+	for i := range dead {
+		var s svcView
+		ts.admin("POST", "/api/v1/services", map[string]any{"host": "dead", "name": fmt.Sprintf("uptime%d", i), "check": map[string]any{"kind": "snmp", "oid": "sysUpTime.0"}, "interval": "1s", "timeout": "1500ms"}, &s)
+		dead[i] = s.ID
+	}
+	// Within 6 s the live service runs about 6 times; the dead ones each
+	// end at their 1.5 s timeout, not after the 3 tries of 2 s.
+	var checks []time.Time
+	start := time.Now()
+	for time.Since(start) < 6*time.Second {
+		ts.admin("GET", fmt.Sprintf("/api/v1/services/%d", alive.ID), nil, &alive)
+		if alive.LastCheck != nil && (len(checks) == 0 || !alive.LastCheck.Equal(checks[len(checks)-1])) {
+			checks = append(checks, *alive.LastCheck)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(checks) < 4 {
+		t.Errorf("the live device was polled %d times in 6 s beside a dead one", len(checks))
+	}
+	if alive.State != "OK" {
+		t.Errorf("live service %s: %q", alive.State, alive.Output)
+	}
+	for _, id := range dead {
+		var s svcView
+		ts.admin("GET", fmt.Sprintf("/api/v1/services/%d", id), nil, &s)
+		if s.State != "CRITICAL" || !strings.Contains(s.Output, "no answer") && !strings.Contains(s.Output, "deadline") {
+			t.Errorf("dead service %d: %s %q", id, s.State, s.Output)
+		}
+	}
+}
