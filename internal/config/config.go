@@ -42,6 +42,7 @@ type Config struct {
 	Events        Events    `yaml:"events"`
 	Metrics       Metrics   `yaml:"metrics"`
 	LDAP          LDAP      `yaml:"ldap"`
+	SNMP          SNMP      `yaml:"snmp"`
 	// Event sources: each is off while its address is empty.
 	Syslog Syslog `yaml:"syslog"`
 	AMQP   AMQP   `yaml:"amqp"`
@@ -57,6 +58,14 @@ type Config struct {
 	path  string
 	lines map[string]int
 	env   []string
+}
+
+// SNMP configures the polling of network devices.
+type SNMP struct {
+	// MIBDirs are directories of MIB files whose object names then
+	// resolve like the built-in ones, besides net-snmp's MIBs in
+	// /usr/share/snmp/mibs (read when present).
+	MIBDirs []string `yaml:"mib_dirs"`
 }
 
 // HTTP configures the API and console listener.

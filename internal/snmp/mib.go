@@ -253,6 +253,7 @@ func (m *MIB) Names() []string {
 var (
 	defaultMIB     *MIB
 	defaultMIBOnce sync.Once
+	defaultMIBErr  error
 	extraMIBDirs   []string
 )
 
@@ -261,15 +262,30 @@ var (
 func SetMIBDirs(dirs []string) { extraMIBDirs = dirs }
 
 // Default is the process-wide MIB: the built-in table, net-snmp's MIBs and
-// the configured directories, loaded once on first use. A directory that
-// is missing is skipped; a file that does not parse is skipped too (its
-// names then do not resolve, which Resolve says).
+// the configured directories, loaded once on first use. A file that does
+// not parse is skipped (its names then do not resolve, which Resolve
+// says); DefaultLoadError tells which.
 func Default() *MIB {
 	defaultMIBOnce.Do(func() {
 		defaultMIB = NewMIB()
-		for _, d := range append([]string{DefaultMIBDir}, extraMIBDirs...) {
-			defaultMIB.LoadDir(d) //nolint:errcheck // best effort, see above
+		var errs []error
+		if _, err := os.Stat(DefaultMIBDir); err == nil {
+			if _, err := defaultMIB.LoadDir(DefaultMIBDir); err != nil {
+				errs = append(errs, err)
+			}
 		}
+		for _, d := range extraMIBDirs {
+			if _, err := defaultMIB.LoadDir(d); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		defaultMIBErr = errors.Join(errs...)
 	})
 	return defaultMIB
+}
+
+// DefaultLoadError is what went wrong loading the default MIB's files.
+func DefaultLoadError() error {
+	Default()
+	return defaultMIBErr
 }

@@ -224,3 +224,18 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// TestDefaultLoadsConfiguredDirs: a MIB dropped in a configured directory
+// resolves through Default, and a broken file is reported by name.
+func TestDefaultLoadsConfiguredDirs(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ACME-MIB.txt"), []byte("ACME-MIB DEFINITIONS ::= BEGIN\nacme OBJECT IDENTIFIER ::= { enterprises 424242 }\nacmeTemp OBJECT-TYPE SYNTAX Integer32 ::= { acme 1 }\nEND\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "BROKEN-MIB.txt"), []byte("broken OBJECT IDENTIFIER ::= { iso 3"), 0o644)
+	SetMIBDirs([]string{dir})
+	if got, err := Default().Resolve("acmeTemp.0"); err != nil || got != "1.3.6.1.4.1.424242.1.0" {
+		t.Errorf("acmeTemp.0 = %q, %v", got, err)
+	}
+	if err := DefaultLoadError(); err == nil || !strings.Contains(err.Error(), "BROKEN-MIB.txt") {
+		t.Errorf("load error %v does not name the broken file", err)
+	}
+}
