@@ -2,11 +2,13 @@ package app
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigie-monitoring/vigie/internal/config"
 	"github.com/vigie-monitoring/vigie/internal/testenv"
 )
 
@@ -214,5 +216,38 @@ func TestDeadDeviceDoesNotDelayOthers(t *testing.T) {
 		if s.State != "CRITICAL" || !strings.Contains(s.Output, "no answer") && !strings.Contains(s.Output, "deadline") {
 			t.Errorf("dead service %d: %s %q", id, s.State, s.Output)
 		}
+	}
+}
+
+// TestSNMPFromYAML provisions a device with its SNMP settings in YAML: the
+// service takes them, and a bad setting names the host and key.
+func TestSNMPFromYAML(t *testing.T) {
+	a := testenv.SNMPD(t)
+	yaml := fmt.Sprintf(`inventory:
+  hosts:
+    - name: ups1
+      address: 127.0.0.1
+      check: {kind: none}
+      snmp: {version: "1", community: public, port: %d}
+      services:
+        - name: name
+          interval: 1s
+          check: {kind: snmp, oid: sysName.0}
+`, a.Port)
+	ts := startServer(t, t.TempDir(), yaml)
+	want := snmpgetValue(t, a, "1.3.6.1.2.1.1.5.0")
+	var list struct{ Items []svcView }
+	waitFor(t, "the YAML snmp service", func() bool {
+		ts.admin("GET", "/api/v1/services?host=ups1", nil, &list)
+		return len(list.Items) == 1 && list.Items[0].State == "OK" && strings.Contains(list.Items[0].Output, want)
+	})
+	cfgPath := t.TempDir() + "/bad.yaml"
+	os.WriteFile(cfgPath, []byte(strings.Replace(yaml, `version: "1"`, `version: "7"`, 1)), 0o600)
+	cfg, err := config.Load(cfgPath, nil)
+	if err == nil {
+		err = ValidateInventory(cfg.Inventory, cfg.Scheduler)
+	}
+	if err == nil || !strings.Contains(err.Error(), `host "ups1"`) || !strings.Contains(err.Error(), "snmp.version") {
+		t.Errorf("bad YAML settings: %v", err)
 	}
 }
