@@ -126,6 +126,13 @@ func (in hostInput) apply(h *inventory.Host, d Defaults) error {
 	if in.SNMP != nil {
 		// A secret sent back as the mask the API shows keeps its value.
 		checks.KeepSNMPSecrets(*in.SNMP, h.SNMP)
+		// The saved discovery is kept unless given: the settings form
+		// does not carry it (discover with "every": "0s" removes it).
+		if d, ok := h.SNMP["discover"]; ok && len(*in.SNMP) > 0 {
+			if _, given := (*in.SNMP)["discover"]; !given {
+				(*in.SNMP)["discover"] = d
+			}
+		}
 		h.SNMP = *in.SNMP
 		if len(h.SNMP) == 0 {
 			h.SNMP = nil

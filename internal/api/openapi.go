@@ -160,6 +160,7 @@ var schemas = obj{
 		"interval":     str("Interval of the services created"),
 		"warning":      str("Utilisation % range for WARNING"),
 		"critical":     str("Utilisation % range for CRITICAL"),
+		"every":        str(`Save these filters on the host (snmp.discover) and run the discovery again at this interval, at least "1m"; "0s" stops it`),
 	}),
 	"SNMPDiscovery": object(nil, obj{
 		"created": integer(""), "updated": integer(""), "unchanged": integer(""), "skipped": integer(""),

@@ -182,19 +182,27 @@ func (s *Server) walkHost(w http.ResponseWriter, r *http.Request) {
 // discoverInput filters the interfaces discovery turns into services.
 type discoverInput struct {
 	// Name is a regular expression on ifName, ifDescr or ifAlias.
-	Name *string `json:"name"`
+	Name *string `json:"name,omitempty"`
 	// Types are ifType numbers (6 ethernetCsmacd, 24 softwareLoopback…).
-	Types       []int    `json:"types"`
-	OperStatus  []string `json:"oper_status"`
-	AdminStatus []string `json:"admin_status"`
+	Types       []int    `json:"types,omitempty"`
+	OperStatus  []string `json:"oper_status,omitempty"`
+	AdminStatus []string `json:"admin_status,omitempty"`
 	// DryRun lists what would be created without creating it.
-	DryRun bool `json:"dry_run"`
+	DryRun bool `json:"dry_run,omitempty"`
 	// Interval, Warning and Critical (utilisation %) apply to the
 	// services created.
-	Interval *inventory.Duration `json:"interval"`
-	Warning  *string             `json:"warning"`
-	Critical *string             `json:"critical"`
+	Interval *inventory.Duration `json:"interval,omitempty"`
+	Warning  *string             `json:"warning,omitempty"`
+	Critical *string             `json:"critical,omitempty"`
+	// Every, when set, saves these filters on the host and runs the
+	// discovery again at this interval ("0s" stops it): new interfaces get
+	// their services, moved ones follow.
+	Every *inventory.Duration `json:"every,omitempty"`
 }
+
+// minRediscoverEvery bounds scheduled discovery: a walk of a big switch is
+// thousands of packets.
+const minRediscoverEvery = time.Minute
 
 type discovered struct {
 	snmp.Interface
@@ -248,6 +256,47 @@ func (s *Server) discoverInterfaces(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if _, _, err := in.filters(); err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	if in.Every != nil && !in.DryRun {
+		if err := editable(h.Source); err != nil {
+			s.writeErr(w, err)
+			return
+		}
+		if d := in.Every.D(); d != 0 && d < minRediscoverEvery {
+			s.writeErr(w, badField("every", "must be 0 (off) or at least %s", minRediscoverEvery))
+			return
+		}
+	}
+	res, err := s.runDiscovery(ctx, h, in, nameRE)
+	var dev *deviceError
+	switch {
+	case errors.As(err, &dev):
+		snmpError(w, dev.err)
+		return
+	case err != nil:
+		s.writeErr(w, err)
+		return
+	}
+	if in.Every != nil && !in.DryRun {
+		if err := s.saveRediscovery(ctx, h, in); err != nil {
+			s.writeErr(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// deviceError is a failure of the device (no answer, refused), not of
+// the request.
+type deviceError struct{ err error }
+
+func (e *deviceError) Error() string { return e.err.Error() }
+
+// filters reads the status filters.
+func (in discoverInput) filters() (oper, admin map[int]bool, err error) {
 	statusSet := func(field string, names []string) (map[int]bool, error) {
 		if len(names) == 0 {
 			return nil, nil
@@ -262,21 +311,100 @@ func (s *Server) discoverInterfaces(w http.ResponseWriter, r *http.Request) {
 		}
 		return set, nil
 	}
-	oper, err := statusSet("oper_status", in.OperStatus)
-	if err == nil {
-		var admin map[int]bool
+	if oper, err = statusSet("oper_status", in.OperStatus); err == nil {
 		admin, err = statusSet("admin_status", in.AdminStatus)
-		if err == nil {
-			err = s.discover(w, r, h, in, nameRE, oper, admin)
-		}
 	}
-	if err != nil {
-		s.writeErr(w, err)
-	}
+	return oper, admin, err
 }
 
-func (s *Server) discover(w http.ResponseWriter, r *http.Request, h inventory.Host, in discoverInput, nameRE *regexp.Regexp, oper, admin map[int]bool) error {
-	ctx := r.Context()
+// saveRediscovery keeps the filters on the host (snmp.discover) for the
+// scheduled runs, or removes them when every is 0.
+func (s *Server) saveRediscovery(ctx context.Context, h inventory.Host, in discoverInput) error {
+	settings := checks.Spec{}
+	for k, v := range h.SNMP {
+		settings[k] = v
+	}
+	if in.Every.D() == 0 {
+		delete(settings, "discover")
+	} else {
+		saved := in
+		saved.DryRun = false
+		b, err := json.Marshal(saved)
+		if err != nil {
+			return err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		settings["discover"] = m
+	}
+	if len(settings) == 0 {
+		settings = nil
+	}
+	h.SNMP = settings
+	if err := s.st.UpdateHost(ctx, &h); err != nil {
+		return err
+	}
+	s.opts.Hub.Inventory(state.KindHost, h.ID, "update")
+	return nil
+}
+
+// discoveryResult is what a discovery did.
+type discoveryResult struct {
+	Interfaces []discovered `json:"interfaces"`
+	Created    int          `json:"created"`
+	Updated    int          `json:"updated"`
+	Unchanged  int          `json:"unchanged"`
+	Skipped    int          `json:"skipped"`
+}
+
+// RediscoverEvery is how often a host's saved discovery runs (0: never).
+func RediscoverEvery(h inventory.Host) time.Duration {
+	in, ok := savedDiscovery(h)
+	if !ok || in.Every == nil {
+		return 0
+	}
+	return in.Every.D()
+}
+
+func savedDiscovery(h inventory.Host) (discoverInput, bool) {
+	var in discoverInput
+	raw, ok := h.SNMP["discover"]
+	if !ok {
+		return in, false
+	}
+	b, err := json.Marshal(raw)
+	if err != nil || json.Unmarshal(b, &in) != nil {
+		return in, false
+	}
+	return in, true
+}
+
+// Rediscover runs a host's saved discovery (see discoverInput.Every): the
+// scheduled rediscovery of the server calls it.
+func (s *Server) Rediscover(ctx context.Context, h inventory.Host) (created, updated int, err error) {
+	in, ok := savedDiscovery(h)
+	if !ok {
+		return 0, 0, fmt.Errorf("host %q has no saved discovery", h.Name)
+	}
+	in.DryRun = false
+	var nameRE *regexp.Regexp
+	if in.Name != nil && *in.Name != "" {
+		if nameRE, err = regexp.Compile(*in.Name); err != nil {
+			return 0, 0, fmt.Errorf("saved name filter: %w", err)
+		}
+	}
+	res, err := s.runDiscovery(ctx, h, in, nameRE)
+	return res.Created, res.Updated, err
+}
+
+func (s *Server) runDiscovery(ctx context.Context, h inventory.Host, in discoverInput, nameRE *regexp.Regexp) (discoveryResult, error) {
+	var res discoveryResult
+	oper, admin, err := in.filters()
+	if err != nil {
+		return res, err
+	}
 	base := checks.Spec{"kind": "snmp_interface"}
 	if in.Warning != nil {
 		base["warning"] = *in.Warning
@@ -290,36 +418,34 @@ func (s *Server) discover(w http.ResponseWriter, r *http.Request, h inventory.Ho
 		probe[k] = v
 	}
 	if err := s.validateCheck(probe, h, false); err != nil {
-		return err
+		return res, err
 	}
 	if in.Interval != nil {
 		tmp := inventory.Service{Name: "probe", Interval: *in.Interval}
 		if err := (serviceInput{}).apply(&tmp, s.opts.Defaults); err != nil {
-			return err
+			return res, err
 		}
 	}
 	cl, err := hostSNMPClient(h, nil)
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer cl.Close()
 	wctx, cancel := context.WithTimeout(ctx, snmpRequestTimeout)
 	defer cancel()
 	ifs, err := cl.Interfaces(wctx)
 	if err != nil {
-		snmpError(w, err)
-		return nil
+		return res, &deviceError{err}
 	}
 	existing, err := store.AllServices(ctx, s.st, store.ServiceFilter{HostID: h.ID})
 	if err != nil {
-		return err
+		return res, err
 	}
 	byName := map[string]inventory.Service{}
 	for _, svc := range existing {
 		byName[svc.Name] = svc
 	}
-	out := make([]discovered, 0, len(ifs))
-	counts := map[string]int{}
+	res.Interfaces = make([]discovered, 0, len(ifs))
 	for _, it := range ifs {
 		d := discovered{Interface: it, AdminStatus: snmp.StatusName(it.AdminStatus), OperStatus: snmp.StatusName(it.OperStatus), Service: ifServiceName(it)}
 		keep := (nameRE == nil || nameRE.MatchString(it.Name) || nameRE.MatchString(it.Descr) || (it.Alias != "" && nameRE.MatchString(it.Alias))) &&
@@ -335,14 +461,22 @@ func (s *Server) discover(w http.ResponseWriter, r *http.Request, h inventory.Ho
 			}
 		default:
 			if err := s.upsertInterface(ctx, h, it, base, byName, &d, in.Interval); err != nil {
-				return err
+				return res, err
 			}
 		}
-		counts[d.Action]++
-		out = append(out, d)
+		switch d.Action {
+		case "created":
+			res.Created++
+		case "updated":
+			res.Updated++
+		case "unchanged":
+			res.Unchanged++
+		case "skipped":
+			res.Skipped++
+		}
+		res.Interfaces = append(res.Interfaces, d)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"interfaces": out, "created": counts["created"], "updated": counts["updated"], "unchanged": counts["unchanged"], "skipped": counts["skipped"]})
-	return nil
+	return res, nil
 }
 
 func (s *Server) upsertInterface(ctx context.Context, h inventory.Host, it snmp.Interface, base checks.Spec, byName map[string]inventory.Service, d *discovered, interval *inventory.Duration) error {

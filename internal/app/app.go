@@ -51,6 +51,7 @@ type App struct {
 	ruleMgr *rules.Manager
 	checkEv *checkEvents
 	api     *api.Server
+	redisc  rediscovery
 	sync    *syncer
 	ln      net.Listener
 	reload  chan struct{}
@@ -322,6 +323,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	go a.watchConfig(ctx)
 	go a.housekeeping(ctx)
+	go a.rediscoverLoop(ctx)
 
 	select {
 	case <-ctx.Done():

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -249,5 +250,53 @@ func TestSNMPFromYAML(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), `host "ups1"`) || !strings.Contains(err.Error(), "snmp.version") {
 		t.Errorf("bad YAML settings: %v", err)
+	}
+}
+
+// TestScheduledRediscovery: a discovery saved with "every" runs again on
+// its own, and brings back an interface service that went missing.
+func TestScheduledRediscovery(t *testing.T) {
+	a := testenv.SNMPD(t)
+	ts := startServer(t, t.TempDir(), "")
+	var h snmpHost
+	ts.admin("POST", "/api/v1/hosts", map[string]any{"name": "sw", "address": a.Host, "check": map[string]any{"kind": "none"}, "snmp": map[string]any{"port": a.Port}}, &h)
+	var e apiErr
+	if code := ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"name": "^lo$", "every": "10s"}, &e); code != 400 || e.Error.Field != "every" {
+		t.Errorf("every 10s: %d %+v", code, e)
+	}
+	var d struct{ Created int }
+	if code := ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"name": "^lo$", "every": "1h"}, &d); code != 200 || d.Created != 1 {
+		t.Fatalf("discover: %d %+v", code, d)
+	}
+	// Saving the settings form (which has no discover) keeps it.
+	ts.admin("PATCH", fmt.Sprintf("/api/v1/hosts/%d", h.ID), map[string]any{"snmp": map[string]any{"version": "2c", "port": a.Port, "community": "********"}}, nil)
+	ts.admin("GET", fmt.Sprintf("/api/v1/hosts/%d", h.ID), nil, &h)
+	disc, _ := h.SNMP["discover"].(map[string]any)
+	if disc == nil || disc["every"] != "1h0m0s" || disc["name"] != "^lo$" {
+		t.Fatalf("saved discovery: %v", h.SNMP)
+	}
+	var list struct{ Items []svcView }
+	ts.admin("GET", "/api/v1/services?host=sw", nil, &list)
+	if len(list.Items) != 1 || list.Items[0].Name != "if lo" {
+		t.Fatalf("services: %+v", list.Items)
+	}
+	ts.admin("DELETE", fmt.Sprintf("/api/v1/services/%d", list.Items[0].ID), nil, nil)
+
+	ctx := context.Background()
+	now := time.Now()
+	ts.app.rediscover(ctx, now) // first sight: a stable offset, not due yet
+	ts.app.rediscover(ctx, now.Add(2*time.Hour))
+	ts.admin("GET", "/api/v1/services?host=sw", nil, &list)
+	if len(list.Items) != 1 || list.Items[0].Name != "if lo" {
+		t.Fatalf("after rediscovery: %+v", list.Items)
+	}
+	// every 0 stops it.
+	if code := ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"name": "^lo$", "every": "0s"}, &e); code != 200 {
+		t.Errorf("every 0s: %d %+v", code, e)
+	}
+	h.SNMP = nil // json.Unmarshal would merge into the old map
+	ts.admin("GET", fmt.Sprintf("/api/v1/hosts/%d", h.ID), nil, &h)
+	if _, ok := h.SNMP["discover"]; ok {
+		t.Errorf("discovery still saved: %v", h.SNMP)
 	}
 }

@@ -74,6 +74,13 @@ func SNMPConfig(spec, defaults Spec, timeout time.Duration) (snmp.Config, error)
 	p := newParams(spec)
 	p.defaults = defaults
 	c := snmpSettings(p, Options{Timeout: timeout})
+	// A host's saved interface discovery (filters and interval) sits
+	// beside its settings; the API reads it.
+	if d, ok := p.get("discover"); ok {
+		if _, isMap := d.(map[string]any); !isMap {
+			p.fail("discover", "must be an object (the saved filters of POST /hosts/{id}/snmp/discover)")
+		}
+	}
 	if err := p.done("snmp"); err != nil {
 		return c, errors.New("snmp." + strings.TrimPrefix(err.Error(), "check."))
 	}
