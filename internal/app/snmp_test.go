@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -168,6 +169,17 @@ func TestSNMPThroughTheAPI(t *testing.T) {
 	ts.admin("POST", "/api/v1/services", map[string]any{"host": "router1", "name": "v2", "check": map[string]any{"kind": "snmp", "oid": "sysName.0", "version": "2c", "community": "public", "user": nil, "auth_password": nil, "priv_password": nil}}, &own)
 	if c, _ := own["check"].(map[string]any); c == nil || c["community"] != "********" {
 		t.Errorf("service shows its community: %v", own["check"])
+	}
+	// The audit trail keeps the writes' bodies, without their secrets.
+	var audit json.RawMessage
+	ts.admin("GET", "/api/v1/audit?limit=1000", nil, &audit)
+	if !strings.Contains(string(audit), "snmp/test") {
+		t.Fatalf("no SNMP write in the audit trail: %.300s", audit)
+	}
+	for _, secret := range []string{testenv.SNMPAuthPassword, testenv.SNMPPrivPassword, "wrong-community", "not-the-password"} {
+		if strings.Contains(string(audit), secret) {
+			t.Errorf("the audit trail holds the secret %q", secret)
+		}
 	}
 }
 
