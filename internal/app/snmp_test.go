@@ -302,6 +302,16 @@ func TestScheduledRediscovery(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].Name != "if lo" {
 		t.Fatalf("after rediscovery: %+v", list.Items)
 	}
+	// A reboot (sysUpTime backwards) rediscovers at once, off schedule.
+	ts.admin("DELETE", fmt.Sprintf("/api/v1/services/%d", list.Items[0].ID), nil, nil)
+	ts.app.rediscover(ctx, now.Add(2*time.Hour+time.Minute)) // records the uptime
+	a.Restart()
+	ts.app.rediscover(ctx, now.Add(2*time.Hour+2*time.Minute))
+	list.Items = nil
+	ts.admin("GET", "/api/v1/services?host=sw", nil, &list)
+	if len(list.Items) != 1 || list.Items[0].Name != "if lo" {
+		t.Fatalf("after the reboot: %+v", list.Items)
+	}
 	// every 0 stops it.
 	if code := ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"name": "^lo$", "every": "0s"}, &e); code != 200 {
 		t.Errorf("every 0s: %d %+v", code, e)

@@ -19,6 +19,10 @@ type SNMPAgent struct {
 	Port      int
 	Community string
 	Dir       string
+
+	t     testing.TB
+	start func() (stop func(), ok bool)
+	stop  func()
 }
 
 // The v3 users every test agent has, with the security level each allows.
@@ -45,6 +49,7 @@ func SNMPD(t testing.TB) *SNMPAgent {
 	Need(t, statErr == nil && getErr == nil, "needs net-snmp's snmpd and snmpget (apt-get install snmpd snmp)")
 	dir := t.TempDir()
 	a := &SNMPAgent{Host: "127.0.0.1", Community: "public", Dir: dir}
+	a.t = t
 	for attempt := 0; ; attempt++ {
 		a.Port = freeUDPPort(t)
 		conf := fmt.Sprintf(`[snmp] persistentDir %s
@@ -65,29 +70,48 @@ rouser %s priv
 		if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		// -C: only our config; -m "": no MIB parsing (Debian lacks the
-		// IETF MIBs and would complain); -f: stay in the foreground.
-		cmd := exec.Command(snmpd, "-f", "-Lf", filepath.Join(dir, "snmpd.log"), "-C", "-c", cf, "-m", "")
-		cmd.Env = append(os.Environ(), "MIBS=", "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"))
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("starting snmpd: %v", err)
+		a.start = func() (func(), bool) {
+			// -C: only our config; -m "": no MIB parsing (Debian lacks
+			// the IETF MIBs and would complain); -f: the foreground.
+			cmd := exec.Command(snmpd, "-f", "-Lf", filepath.Join(dir, "snmpd.log"), "-C", "-c", cf, "-m", "")
+			cmd.Env = append(os.Environ(), "MIBS=", "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"))
+			if err := cmd.Start(); err != nil {
+				t.Fatalf("starting snmpd: %v", err)
+			}
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			stop := func() {
+				cmd.Process.Kill()
+				<-done
+			}
+			if waitSNMP(a, done) {
+				return stop, true
+			}
+			stop()
+			return nil, false
 		}
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		stop := func() {
-			cmd.Process.Kill()
-			<-done
-		}
-		if waitSNMP(a, done) {
-			t.Cleanup(stop)
+		if stop, ok := a.start(); ok {
+			a.stop = stop
+			t.Cleanup(func() { a.stop() })
 			return a
 		}
-		stop()
 		log, _ := os.ReadFile(filepath.Join(dir, "snmpd.log"))
 		if attempt == 2 {
 			t.Fatalf("snmpd did not answer on port %d: %s", a.Port, log)
 		}
 	}
+}
+
+// Restart stops the agent and starts it again on the same port, as a
+// device reboots: its sysUpTime starts again from zero.
+func (a *SNMPAgent) Restart() {
+	a.t.Helper()
+	a.stop()
+	stop, ok := a.start()
+	if !ok {
+		a.t.Fatalf("snmpd did not answer again on port %d", a.Port)
+	}
+	a.stop = stop
 }
 
 // Addr is host:port.
