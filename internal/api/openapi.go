@@ -160,6 +160,8 @@ var schemas = obj{
 		"interval":     str("Interval of the services created"),
 		"warning":      str("Utilisation % range for WARNING"),
 		"critical":     str("Utilisation % range for CRITICAL"),
+		"health":       boolean("Also create snmp services for uptime, CPU, memory, disks and temperature sensors where the device has them"),
+		"interfaces":   boolean("false: no interfaces (health only)"),
 		"every":        str(`Save these filters on the host (snmp.discover) and run the discovery again at this interval, at least "1m"; "0s" stops it`),
 	}),
 	"SNMPDiscovery": object(nil, obj{
@@ -170,6 +172,12 @@ var schemas = obj{
 			"admin_status": str(""), "oper_status": str(""), "hc": boolean("64-bit counters"),
 			"service": str("Service name"), "service_id": integer(""),
 			"action": enum("", "created", "updated", "unchanged", "skipped", "would create", "exists"),
+		})},
+		"health": obj{"type": "array", "items": object(nil, obj{
+			"service": str("Service name (uptime, cpu 1, memory available, storage root…)"), "oid": str(""),
+			"percent_of": str("The whole the value is a percent of"), "multiplier": obj{"type": "number"},
+			"label": str(""), "warning": str(""), "critical": str(""), "service_id": integer(""),
+			"action": enum("", "created", "unchanged", "would create", "exists"),
 		})},
 	}),
 	"HostGroupInput": object([]string{"name"}, obj{"name": str(""), "description": str("")}),

@@ -198,6 +198,11 @@ type discoverInput struct {
 	// discovery again at this interval ("0s" stops it): new interfaces get
 	// their services, moved ones follow.
 	Every *inventory.Duration `json:"every,omitempty"`
+	// Health also creates snmp services for the device's uptime, CPU,
+	// memory, disks and temperature sensors, where it has them.
+	Health bool `json:"health,omitempty"`
+	// Interfaces false skips the interfaces (health only).
+	Interfaces *bool `json:"interfaces,omitempty"`
 }
 
 // minRediscoverEvery bounds scheduled discovery: a walk of a big switch is
@@ -215,9 +220,13 @@ type discovered struct {
 	Action string `json:"action"`
 }
 
-// ifServiceName names an interface's service: "if eth0". Slashes, which
-// names may not hold (they appear in URLs), become "_" (Gi0/1 → Gi0_1).
-func ifServiceName(it snmp.Interface) string {
+// ifServiceName names an interface's service: "if eth0".
+func ifServiceName(it snmp.Interface) string { return safeServiceName("if " + it.Name) }
+
+// safeServiceName makes a name from a device fit a service name: slashes,
+// which names may not hold (they appear in URLs), become "_" (Gi0/1 →
+// Gi0_1), control characters go, and it is cut at 200 bytes.
+func safeServiceName(name string) string {
 	n := strings.Map(func(r rune) rune {
 		if r == '/' {
 			return '_'
@@ -226,10 +235,13 @@ func ifServiceName(it snmp.Interface) string {
 			return -1
 		}
 		return r
-	}, it.Name)
-	n = strings.TrimSpace("if " + n)
+	}, name)
+	n = strings.TrimSpace(n)
 	if len(n) > 200 {
-		n = n[:200]
+		n = strings.TrimSpace(strings.ToValidUTF8(n[:200], ""))
+	}
+	if n == "" {
+		n = "snmp"
 	}
 	return n
 }
@@ -352,11 +364,19 @@ func (s *Server) saveRediscovery(ctx context.Context, h inventory.Host, in disco
 
 // discoveryResult is what a discovery did.
 type discoveryResult struct {
-	Interfaces []discovered `json:"interfaces"`
-	Created    int          `json:"created"`
-	Updated    int          `json:"updated"`
-	Unchanged  int          `json:"unchanged"`
-	Skipped    int          `json:"skipped"`
+	Interfaces []discovered  `json:"interfaces"`
+	Health     []healthFound `json:"health,omitempty"`
+	Created    int           `json:"created"`
+	Updated    int           `json:"updated"`
+	Unchanged  int           `json:"unchanged"`
+	Skipped    int           `json:"skipped"`
+}
+
+// healthFound is a health value discovery found, with what it did.
+type healthFound struct {
+	snmp.HealthItem
+	ServiceID int64  `json:"service_id,omitempty"`
+	Action    string `json:"action"`
 }
 
 // RediscoverEvery is how often a host's saved discovery runs (0: never).
@@ -433,9 +453,17 @@ func (s *Server) runDiscovery(ctx context.Context, h inventory.Host, in discover
 	defer cl.Close()
 	wctx, cancel := context.WithTimeout(ctx, snmpRequestTimeout)
 	defer cancel()
-	ifs, err := cl.Interfaces(wctx)
-	if err != nil {
-		return res, &deviceError{err}
+	var ifs []snmp.Interface
+	if in.Interfaces == nil || *in.Interfaces {
+		if ifs, err = cl.Interfaces(wctx); err != nil {
+			return res, &deviceError{err}
+		}
+	}
+	var health []snmp.HealthItem
+	if in.Health {
+		if health, err = cl.Health(wctx); err != nil {
+			return res, &deviceError{err}
+		}
 	}
 	existing, err := store.AllServices(ctx, s.st, store.ServiceFilter{HostID: h.ID})
 	if err != nil {
@@ -444,6 +472,46 @@ func (s *Server) runDiscovery(ctx context.Context, h inventory.Host, in discover
 	byName := map[string]inventory.Service{}
 	for _, svc := range existing {
 		byName[svc.Name] = svc
+	}
+	for _, it := range health {
+		it.Service = safeServiceName(it.Service)
+		f := healthFound{HealthItem: it}
+		old, exists := byName[it.Service]
+		switch {
+		case exists:
+			f.Action, f.ServiceID = "unchanged", old.ID
+			if in.DryRun {
+				f.Action = "exists"
+			}
+		case in.DryRun:
+			f.Action = "would create"
+		default:
+			spec := checks.Spec{"kind": "snmp", "oid": it.OID, "label": it.Label}
+			if it.PercentOf != "" {
+				spec["percent_of"] = it.PercentOf
+			}
+			if it.Multiplier != 0 && it.Multiplier != 1 {
+				spec["multiplier"] = it.Multiplier
+			}
+			if it.Warning != "" {
+				spec["warning"] = it.Warning
+			}
+			if it.Critical != "" {
+				spec["critical"] = it.Critical
+			}
+			id, err := s.createDiscovered(ctx, h, it.Service, spec, in.Interval)
+			if err != nil {
+				return res, err
+			}
+			f.Action, f.ServiceID = "created", id
+		}
+		switch f.Action {
+		case "created":
+			res.Created++
+		case "unchanged":
+			res.Unchanged++
+		}
+		res.Health = append(res.Health, f)
 	}
 	res.Interfaces = make([]discovered, 0, len(ifs))
 	for _, it := range ifs {
@@ -504,18 +572,30 @@ func (s *Server) upsertInterface(ctx context.Context, h inventory.Host, it snmp.
 	if it.Alias != "" {
 		spec["alias"] = it.Alias
 	}
-	svc := inventory.Service{HostID: h.ID, HostName: h.Name, Name: d.Service, Check: spec, Enabled: true, Source: inventory.SourceAPI}
+	id, err := s.createDiscovered(ctx, h, d.Service, spec, interval)
+	if err != nil {
+		return err
+	}
+	d.Action, d.ServiceID = "created", id
+	return nil
+}
+
+// createDiscovered creates and schedules a service discovery found.
+func (s *Server) createDiscovered(ctx context.Context, h inventory.Host, name string, spec checks.Spec, interval *inventory.Duration) (int64, error) {
+	svc := inventory.Service{HostID: h.ID, HostName: h.Name, Name: name, Check: spec, Enabled: true, Source: inventory.SourceAPI}
 	if interval != nil {
 		svc.Interval = *interval
 	}
 	if err := (serviceInput{}).apply(&svc, s.opts.Defaults); err != nil {
-		return err
+		return 0, err
+	}
+	if err := s.validateCheck(spec, h, false); err != nil {
+		return 0, err
 	}
 	if err := s.st.CreateService(ctx, &svc); err != nil {
-		return err
+		return 0, err
 	}
 	s.mon.ServiceChanged(svc, h, true)
 	s.opts.Hub.Inventory(state.KindService, svc.ID, "create")
-	d.Action, d.ServiceID = "created", svc.ID
-	return nil
+	return svc.ID, nil
 }

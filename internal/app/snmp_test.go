@@ -322,3 +322,50 @@ func TestScheduledRediscovery(t *testing.T) {
 		t.Errorf("discovery still saved: %v", h.SNMP)
 	}
 }
+
+// TestHealthDiscovery creates the device-health services the agent can
+// feed, and they poll OK.
+func TestHealthDiscovery(t *testing.T) {
+	a := testenv.SNMPD(t)
+	ts := startServer(t, t.TempDir(), "")
+	var h snmpHost
+	ts.admin("POST", "/api/v1/hosts", map[string]any{"name": "srv", "address": a.Host, "check": map[string]any{"kind": "none"}, "snmp": map[string]any{"port": a.Port}}, &h)
+	var d struct {
+		Created    int
+		Interfaces []any
+		Health     []struct {
+			Service   string
+			ServiceID int64 `json:"service_id"`
+			Action    string
+		}
+	}
+	if code := ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"health": true, "interfaces": false, "interval": "1s"}, &d); code != 200 {
+		t.Fatalf("discover: %d", code)
+	}
+	ids := map[string]int64{}
+	for _, it := range d.Health {
+		if it.Action != "created" {
+			t.Errorf("%+v not created", it)
+		}
+		ids[it.Service] = it.ServiceID
+	}
+	if len(d.Interfaces) != 0 || d.Created != len(d.Health) {
+		t.Errorf("discovery: %+v", d)
+	}
+	for svc, want := range map[string]string{"uptime": "uptime = ", "memory available": "%", "storage root": "%"} {
+		id, ok := ids[svc]
+		if !ok {
+			t.Fatalf("no %q service in %+v", svc, d.Health)
+		}
+		var s svcView
+		waitFor(t, svc, func() bool {
+			ts.admin("GET", fmt.Sprintf("/api/v1/services/%d", id), nil, &s)
+			return s.State == "OK" && strings.Contains(s.Output, want)
+		})
+	}
+	d.Created = -1
+	ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"health": true, "interfaces": false}, &d)
+	if d.Created != 0 {
+		t.Errorf("health discovered twice: %+v", d)
+	}
+}

@@ -129,6 +129,8 @@ type snmpCheck struct {
 	cfg        snmp.Config
 	oid        string
 	label      string
+	percentOf  string  // numeric OID of the whole: the value is shown as its percent
+	multiplier float64 // applied to numbers (a sensor's scale), 1 by default
 	expect     string
 	warn, crit *Range
 	timeout    time.Duration
@@ -158,6 +160,17 @@ func newSNMP(p *params, o Options) (Checker, error) {
 		c.oid = oid
 	}
 	c.label = p.str("label", strings.TrimPrefix(strings.TrimSpace(name), "."))
+	if of := p.str("percent_of", ""); of != "" && p.err == nil {
+		oid, err := snmp.Default().Resolve(of)
+		if err != nil {
+			p.fail("percent_of", "%v", err)
+		}
+		c.percentOf = oid
+	}
+	c.multiplier = p.num("multiplier", 1)
+	if c.multiplier == 0 {
+		p.fail("multiplier", "must not be 0")
+	}
 	c.expect = p.str("expect", "")
 	c.warn, c.crit = p.threshold("warning"), p.threshold("critical")
 	return c, p.err
@@ -170,8 +183,12 @@ func (c *snmpCheck) Run(ctx context.Context) Result {
 		cl := snmp.NewClient(c.host, c.cfg)
 		defer cl.Close()
 		oids := []string{c.oid}
-		counterPoll := c.hasCounterHistory()
-		if counterPoll {
+		if c.percentOf != "" {
+			oids = append(oids, c.percentOf)
+		}
+		upAt := -1
+		if c.hasCounterHistory() {
+			upAt = len(oids)
 			oids = append(oids, "1.3.6.1.2.1.1.3.0") // sysUpTime: a reset is not a wrap
 		}
 		vals, err := cl.Get(ctx, oids)
@@ -179,6 +196,9 @@ func (c *snmpCheck) Run(ctx context.Context) Result {
 			return snmpFailure(err)
 		}
 		v := vals[0]
+		if c.percentOf != "" && !v.Missing() {
+			return c.percentResult(v, vals[1])
+		}
 		if v.Missing() {
 			return Result{State: Critical, Output: fmt.Sprintf("SNMP CRITICAL - %s: %s (the agent has no such object)", c.label, v.Type)}
 		}
@@ -202,14 +222,18 @@ func (c *snmpCheck) Run(ctx context.Context) Result {
 		}
 		if v.Counter() {
 			var uptime float64
-			if len(vals) > 1 {
-				uptime = vals[1].Number
+			if upAt > 0 && upAt < len(vals) {
+				uptime = vals[upAt].Number
 			}
 			return c.counterResult(v, uptime)
 		}
 		val := v.Number
 		unit := ""
 		shown := v.Text
+		if c.multiplier != 1 {
+			val = roundTo(v.Number*c.multiplier, 6)
+			shown = formatFloat(val)
+		}
 		if v.Type == "TimeTicks" {
 			// Hundredths of a second: shown and thresholded in seconds.
 			val, unit = v.Number/100, "s"
@@ -221,6 +245,21 @@ func (c *snmpCheck) Run(ctx context.Context) Result {
 		return Result{State: st, Output: fmt.Sprintf("SNMP %s - %s = %s", st, c.label, shown),
 			Perfdata: []Perf{{Label: c.label, Value: val, Unit: unit, Warn: c.warn, Crit: c.crit}}}
 	})
+}
+
+// percentResult shows a part of a whole (hrStorageUsed of hrStorageSize,
+// memAvailReal of memTotalReal) as a percent, which thresholds apply to.
+func (c *snmpCheck) percentResult(part, whole snmp.Value) Result {
+	if whole.Missing() || !whole.Numeric || !part.Numeric {
+		return Result{State: Unknown, Output: fmt.Sprintf("SNMP UNKNOWN - %s: no number for the part (%s) or the whole (%s)", c.label, part.Type, whole.Type)}
+	}
+	if whole.Number == 0 {
+		return Result{State: OK, Output: fmt.Sprintf("SNMP OK - %s = %s of 0 (empty)", c.label, part.Text)}
+	}
+	pct := roundTo(100*part.Number/whole.Number, 3)
+	st := stateOf(pct, c.warn, c.crit)
+	return Result{State: st, Output: fmt.Sprintf("SNMP %s - %s = %.1f%% (%s of %s)", st, c.label, pct, part.Text, whole.Text),
+		Perfdata: []Perf{{Label: c.label, Value: pct, Unit: "%", Warn: c.warn, Crit: c.crit, Min: ptr(0.0), Max: ptr(100.0)}}}
 }
 
 func (c *snmpCheck) hasCounterHistory() bool {

@@ -44,6 +44,12 @@ func TestSNMPKind(t *testing.T) {
 		{"gauge over critical", Spec{"oid": "memTotalReal.0", "port": port, "critical": "10"}, nil, Critical, "SNMP CRITICAL - memTotalReal.0 = ", "memTotalReal.0", ""},
 		{"gauge within", Spec{"oid": "memTotalReal.0", "port": port, "critical": "1:"}, nil, OK, "memTotalReal.0 = " + strings.Fields(refValue(t, a, "1.3.6.1.4.1.2021.4.5.0"))[0], "memTotalReal.0", ""},
 		{"number as a string", Spec{"oid": "laLoad.1", "port": port, "warning": "~:-1"}, nil, Warning, "SNMP WARNING - laLoad.1 = ", "laLoad.1", ""},
+		{"part of a whole", Spec{"oid": "memAvailReal.0", "percent_of": "memTotalReal.0", "port": port, "warning": "1:", "label": "memory available"}, nil, OK, "memory available = ", "memory available", "%"},
+		{"part over a threshold", Spec{"oid": "memAvailReal.0", "percent_of": "memTotalReal.0", "port": port, "critical": "0.001"}, nil, Critical, "% (", "memAvailReal.0", "%"},
+		{"multiplier", Spec{"oid": "memTotalReal.0", "port": port, "multiplier": 1024}, nil, OK, "memTotalReal.0 = " + func() string {
+			n, _ := strconv.ParseFloat(strings.Fields(refValue(t, a, "1.3.6.1.4.1.2021.4.5.0"))[0], 64)
+			return strconv.FormatFloat(n*1024, 'f', -1, 64)
+		}(), "memTotalReal.0", ""},
 		{"timeticks in seconds", Spec{"oid": "sysUpTime.0", "port": port}, nil, OK, "sysUpTime.0 = ", "sysUpTime.0", "s"},
 		{"counter32", Spec{"oid": "ifInOctets.1", "port": port}, nil, OK, "rate from the next poll", "ifInOctets.1", "c"},
 		{"counter64", Spec{"oid": "ifHCInOctets.1", "port": port}, nil, OK, "Counter64", "ifHCInOctets.1", "c"},
@@ -247,6 +253,8 @@ func TestSNMPSpecErrors(t *testing.T) {
 		{Spec{"kind": "snmp", "oid": "sysName.0", "critical": "x"}, "check.critical:"},
 		{Spec{"kind": "snmp", "oid": "sysName.0", "colour": "red"}, "check.colour: unknown parameter"},
 		{Spec{"kind": "snmp_interface"}, "check.index: is required"},
+		{Spec{"kind": "snmp", "oid": "sysName.0", "percent_of": "nope.0"}, "check.percent_of:"},
+		{Spec{"kind": "snmp", "oid": "sysName.0", "multiplier": 0}, "check.multiplier: must not be 0"},
 		{Spec{"kind": "snmp_interface", "index": -1}, "check.index:"},
 	}
 	for _, tc := range cases {
@@ -275,5 +283,4 @@ func TestSNMPSpecErrors(t *testing.T) {
 	if kept["community"] != "stored" {
 		t.Errorf("KeepSNMPSecrets: %v", kept)
 	}
-	_ = strconv.Itoa
 }

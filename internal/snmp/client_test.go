@@ -3,6 +3,7 @@ package snmp
 import (
 	"context"
 	"errors"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -263,6 +264,67 @@ func TestCounterDelta(t *testing.T) {
 	for _, tc := range cases {
 		if got := CounterDelta(tc.prev, tc.cur, tc.width); got != tc.want {
 			t.Errorf("CounterDelta(%v, %v, %d) = %v, want %v", tc.prev, tc.cur, tc.width, got, tc.want)
+		}
+	}
+}
+
+func TestHealth(t *testing.T) {
+	a := testenv.SNMPD(t)
+	cl := NewClient(a.Host, agentConfig(a, Config{}))
+	defer cl.Close()
+	items, err := cl.Health(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byService := map[string]HealthItem{}
+	m := NewMIB()
+	for _, it := range items {
+		byService[it.Service] = it
+		if strings.Contains(it.Service, "/") {
+			t.Errorf("service name %q holds a slash", it.Service)
+		}
+		for _, o := range []string{it.OID, it.PercentOf} {
+			if _, err := m.Resolve(o); o != "" && err != nil {
+				t.Errorf("%s: %v", it.Service, err)
+			}
+		}
+	}
+	for _, want := range []string{"uptime", "memory available", "storage root"} {
+		if _, ok := byService[want]; !ok {
+			t.Errorf("no %q in %+v", want, items)
+		}
+	}
+	// As many storage items as snmpbulkwalk shows fixed disks of a size.
+	types := a.Tool(t, "snmpbulkwalk", []string{"-v2c", "-c", "public"}, builtin["hrStorageType"])
+	sizes := a.Tool(t, "snmpbulkwalk", []string{"-v2c", "-c", "public"}, builtin["hrStorageSize"])
+	disks := 0
+	for _, l := range strings.Split(types, "\n") {
+		if strings.HasSuffix(l, hrStorageFixedDisk) {
+			idx := strings.TrimPrefix(strings.Fields(l)[0], "."+builtin["hrStorageType"]+".")
+			if toolValue(t, sizes, builtin["hrStorageSize"]+"."+idx) != "0" {
+				disks++
+			}
+		}
+	}
+	n := 0
+	for s := range byService {
+		if strings.HasPrefix(s, "storage ") {
+			n++
+		}
+	}
+	if n != disks || disks == 0 {
+		t.Errorf("%d storage items, snmpbulkwalk shows %d fixed disks", n, disks)
+	}
+}
+
+func TestSensorMultiplier(t *testing.T) {
+	cases := []struct {
+		scale, precision int
+		want             float64
+	}{{9, 0, 1}, {9, 1, 0.1}, {8, 0, 0.001}, {10, 0, 1000}, {9, 2, 0.01}, {99, 99, 1}}
+	for _, tc := range cases {
+		if got := SensorMultiplier(tc.scale, tc.precision); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("SensorMultiplier(%d, %d) = %v, want %v", tc.scale, tc.precision, got, tc.want)
 		}
 	}
 }

@@ -7,7 +7,7 @@ import { Badge, ErrorNote, navigate } from './ui'
 
 type TestResult = { ok: boolean; error?: string; sys_name?: string; sys_descr?: string; sys_uptime_seconds?: number; security_level?: string; version: string; duration_seconds: number }
 type WalkItem = { oid: string; name: string; type: string; value: string }
-type Discovery = { created: number; updated: number; unchanged: number; skipped: number; interfaces: { name: string; oper_status: string; action: string }[] }
+type Discovery = { created: number; updated: number; unchanged: number; skipped: number; interfaces: { name: string; oper_status: string; action: string }[]; health?: { service: string; action: string }[] }
 
 // The settings the form edits, as the API names them.
 const textKeys = ['community', 'user', 'auth_password', 'priv_password', 'context', 'timeout'] as const
@@ -57,6 +57,7 @@ export function SnmpPanel(props: { host: Host; services: Service[]; user: User; 
   const [walkErr, setWalkErr] = useState('')
   const [filter, setFilter] = useState('')
   const [onlyUp, setOnlyUp] = useState(true)
+  const [health, setHealth] = useState(false)
   const [disc, setDisc] = useState<Discovery>()
   const [discErr, setDiscErr] = useState('')
   const set = (k: string) => (e: Event) => setV({ ...v, [k]: (e.target as HTMLInputElement).value })
@@ -114,6 +115,7 @@ export function SnmpPanel(props: { host: Host; services: Service[]; user: User; 
         const body: Record<string, unknown> = {}
         if (filter.trim()) body.name = filter.trim()
         if (onlyUp) body.oper_status = ['up']
+        if (health) body.health = true
         setDisc(await api<Discovery>('POST', `/hosts/${h.id}/snmp/discover`, body))
         props.onChanged()
       } catch (e) {
@@ -211,6 +213,9 @@ export function SnmpPanel(props: { host: Host; services: Service[]; user: User; 
           <label class="snmp-check">
             <input type="checkbox" name="discover-up" checked={onlyUp} onChange={(e) => setOnlyUp((e.target as HTMLInputElement).checked)} /> only interfaces up
           </label>
+          <label class="snmp-check">
+            <input type="checkbox" name="discover-health" checked={health} onChange={(e) => setHealth((e.target as HTMLInputElement).checked)} /> health too (uptime, CPU, memory, disks, sensors)
+          </label>
           <button onClick={discover} disabled={busy !== ''} data-testid="snmp-discover">
             Discover interfaces
           </button>
@@ -220,6 +225,7 @@ export function SnmpPanel(props: { host: Host; services: Service[]; user: User; 
       {disc ? (
         <div class="note" data-testid="snmp-discovery">
           {disc.created} created, {disc.updated} updated, {disc.unchanged} unchanged, {disc.skipped} skipped
+          {disc.health?.length ? ` — health: ${disc.health.map((x) => x.service).join(', ')}` : ''}
         </div>
       ) : null}
       {ifaces.length ? (
