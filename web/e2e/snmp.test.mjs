@@ -116,8 +116,12 @@ test('SNMP panel: test v3 credentials, save them, discover interfaces with rates
   assert.equal(saved.body.snmp.priv_password, '********')
 
   // Discover the interfaces that are up: one service each, with rates.
+  await page.locator('input[name=discover-health]').check()
   await page.getByTestId('snmp-discover').click()
   await page.getByTestId('snmp-discovery').getByText(/\d+ created/).waitFor()
+  assert.match(await page.getByTestId('snmp-discovery').textContent(), /health: uptime, .*memory available/)
+  const services = await apiCall('GET', `/hosts/${id}/services?limit=1000`)
+  assert.ok(services.body.items.some((s) => s.name === 'uptime' && s.check.kind === 'snmp'), 'an uptime service')
   const table = page.getByTestId('snmp-interfaces')
   await table.waitFor()
   const walked = tool('snmpbulkwalk', '1.3.6.1.2.1.2.2.1.8') // ifOperStatus
