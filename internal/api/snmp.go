@@ -25,6 +25,7 @@ const (
 	snmpRequestTimeout = 60 * time.Second
 	walkDefaultMax     = 200
 	walkMaxMax         = 2000
+	maxWalkValue       = 1024
 )
 
 // hostSNMPClient builds a client for a host from its settings, with
@@ -174,7 +175,13 @@ func (s *Server) walkHost(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]walkItem, 0, len(vals))
 	for _, v := range vals {
-		items = append(items, walkItem{OID: v.OID, Name: mib.Name(v.OID), Type: v.Type, Value: v.Text})
+		// A value is at most what a datagram holds, but 2000 of them
+		// would still be a large answer for a browser: cut long ones.
+		text := v.Text
+		if len(text) > maxWalkValue {
+			text = strings.ToValidUTF8(text[:maxWalkValue], "") + "…"
+		}
+		items = append(items, walkItem{OID: v.OID, Name: mib.Name(v.OID), Type: v.Type, Value: text})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"oid": oid, "items": items, "truncated": truncated})
 }

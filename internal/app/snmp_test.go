@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigie-monitoring/vigie/internal/config"
+	"github.com/vigie-monitoring/vigie/internal/metrics"
 	"github.com/vigie-monitoring/vigie/internal/testenv"
 )
 
@@ -367,5 +368,23 @@ func TestHealthDiscovery(t *testing.T) {
 	ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"health": true, "interfaces": false}, &d)
 	if d.Created != 0 {
 		t.Errorf("health discovered twice: %+v", d)
+	}
+}
+
+func TestCounterWidth(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	cases := []struct {
+		max  *float64
+		want metrics.Width
+	}{
+		{nil, metrics.WidthUnknown},
+		{f(4294967295), metrics.Width32},
+		{f(18446744073709551615), metrics.Width64},
+		{f(100), metrics.WidthUnknown},
+	}
+	for _, tc := range cases {
+		if got := counterWidth(tc.max); got != tc.want {
+			t.Errorf("counterWidth(%v) = %v, want %v", tc.max, got, tc.want)
+		}
 	}
 }

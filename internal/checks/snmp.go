@@ -293,6 +293,9 @@ func (c *snmpCheck) counterResult(v snmp.Value, uptime float64) Result {
 	case !prev.ok || secs <= 0:
 		return Result{State: OK, Output: fmt.Sprintf("SNMP OK - %s = %s (%s; its rate from the next poll)", c.label, v.Text, v.Type), Perfdata: perf}
 	case prev.uptime > 0 && uptime > 0 && uptime < prev.uptime:
+		// Without its width the metrics store tells a reset from a wrap
+		// by the values: a 32-bit width would make this reset a wrap.
+		perf[0].Max = nil
 		return Result{State: OK, Output: fmt.Sprintf("SNMP OK - %s = %s (the agent restarted: counters reset, rate from the next poll)", c.label, v.Text), Perfdata: perf}
 	}
 	rate := float64(snmp.CounterDelta(prev.raw, v.Uint, v.Width)) / secs
@@ -400,7 +403,7 @@ func (c *ifCheck) Run(ctx context.Context) Result {
 		if !s.Present {
 			return Result{State: Critical, Output: fmt.Sprintf("IF CRITICAL - %s: the agent has no interface with index %d", c.display(), c.index)}
 		}
-		return c.result(s)
+		return c.result(s, rebooted)
 	})
 }
 
@@ -430,10 +433,13 @@ func (c *ifCheck) display() string {
 	return n
 }
 
-func (c *ifCheck) result(s snmp.IfSample) Result {
+// result turns a sample into a result; rebooted says the device restarted
+// since the previous one (counters reset).
+func (c *ifCheck) result(s snmp.IfSample, rebooted bool) Result {
 	prev, had := c.prev, c.seen
 	c.prev, c.seen = s, true
 	name := c.display()
+	reset := rebooted || (had && s.Uptime > 0 && s.Uptime < prev.Uptime)
 	perf := []Perf{
 		{Label: "in_octets", Value: float64(s.In), Unit: "c", Min: ptr(0.0), Max: counterMax(s.Width)},
 		{Label: "out_octets", Value: float64(s.Out), Unit: "c", Min: ptr(0.0), Max: counterMax(s.Width)},
@@ -441,6 +447,13 @@ func (c *ifCheck) result(s snmp.IfSample) Result {
 		{Label: "out_errors", Value: float64(s.OutErrors), Unit: "c", Min: ptr(0.0), Max: counterMax(32)},
 		{Label: "in_discards", Value: float64(s.InDiscards), Unit: "c", Min: ptr(0.0), Max: counterMax(32)},
 		{Label: "out_discards", Value: float64(s.OutDiscards), Unit: "c", Min: ptr(0.0), Max: counterMax(32)},
+	}
+	if reset {
+		// Without their width the metrics store tells these resets from
+		// wraps by the values; with 32 bits it would count a wrap.
+		for i := range perf {
+			perf[i].Max = nil
+		}
 	}
 	if s.AdminStatus == 2 {
 		// An interface shut down on purpose is not a problem.
@@ -450,7 +463,7 @@ func (c *ifCheck) result(s snmp.IfSample) Result {
 		return Result{State: Critical, Output: fmt.Sprintf("IF CRITICAL - %s is %s (admin %s)", name, snmp.StatusName(s.OperStatus), snmp.StatusName(s.AdminStatus)), Perfdata: perf}
 	}
 	secs := s.Time.Sub(prev.Time).Seconds()
-	if !had || secs <= 0 || (s.Uptime > 0 && s.Uptime < prev.Uptime) || s.Width != prev.Width {
+	if !had || secs <= 0 || reset || s.Width != prev.Width {
 		return Result{State: OK, Output: fmt.Sprintf("IF OK - %s is up, %s; rates from the next poll", name, speedText(s.SpeedBps)), Perfdata: perf}
 	}
 	inBps := float64(snmp.CounterDelta(prev.In, s.In, s.Width)) * 8 / secs

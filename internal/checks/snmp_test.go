@@ -224,14 +224,20 @@ func TestInterfaceStates(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &ifCheck{name: "eth0", warn: &warn, crit: &crit}
-			c.result(tc.prev)
-			r := c.result(tc.cur)
+			c.result(tc.prev, false)
+			r := c.result(tc.cur, false)
 			if r.State != tc.state || !strings.Contains(r.Output, tc.output) {
 				t.Errorf("%s %q, want %s with %q", r.State, r.Output, tc.state, tc.output)
 			}
 			p, ok := perf(r, "in_bps")
 			if ok == tc.noRate || (ok && p.Value != tc.inBps) {
 				t.Errorf("in_bps %+v (present %v), want %v", p, ok, tc.inBps)
+			}
+			// A reboot's counters go without their width, so that the
+			// metrics store sees a reset, not a 32-bit wrap.
+			oct, _ := perf(r, "in_octets")
+			if reboot := strings.HasPrefix(tc.name, "reboot"); (oct.Max == nil) != reboot {
+				t.Errorf("in_octets max %v on %s", oct.Max, tc.name)
 			}
 		})
 	}
