@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test ./internal/api/ -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/snmp/ -run '^$$' -fuzz '^FuzzParseMIB$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/snmp/ -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/snmp/ -run '^$$' -fuzz '^FuzzValueOf$$' -fuzztime $(FUZZTIME)
 
 # Throughput and lateness of the scheduler against 10,000 loopback services:
 # native TCP checks, the check_tcp plugin through exec, and Nagios 4 (the

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/gosnmp/gosnmp"
 
 	"github.com/vigie-monitoring/vigie/internal/testenv"
 )
@@ -327,4 +330,36 @@ func TestSensorMultiplier(t *testing.T) {
 			t.Errorf("SensorMultiplier(%d, %d) = %v, want %v", tc.scale, tc.precision, got, tc.want)
 		}
 	}
+}
+
+// FuzzValueOf feeds the value decoder what an agent may send for any
+// type: it must not panic, and text is valid UTF-8.
+func FuzzValueOf(f *testing.F) {
+	f.Add(byte(gosnmp.OctetString), []byte("Linux router 5.10"))
+	f.Add(byte(gosnmp.OctetString), []byte{0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e})
+	f.Add(byte(gosnmp.OctetString), []byte{0xff, 0xfe, 0x00})
+	f.Add(byte(gosnmp.Counter64), []byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, typ byte, b []byte) {
+		pdu := gosnmp.SnmpPDU{Name: ".1.3.6.1", Type: gosnmp.Asn1BER(typ)}
+		switch pdu.Type {
+		case gosnmp.OctetString:
+			pdu.Value = b
+		case gosnmp.Counter64:
+			var u uint64
+			for _, c := range b {
+				u = u<<8 | uint64(c)
+			}
+			pdu.Value = u
+		case gosnmp.Counter32, gosnmp.Gauge32, gosnmp.TimeTicks, gosnmp.Uinteger32:
+			pdu.Value = uint(len(b))
+		case gosnmp.Integer:
+			pdu.Value = -len(b)
+		default:
+			pdu.Value = string(b)
+		}
+		v := valueOf(pdu)
+		if !utf8.ValidString(v.Text) {
+			t.Fatalf("text %q is not UTF-8", v.Text)
+		}
+	})
 }

@@ -76,6 +76,8 @@ func valueOf(p gosnmp.SnmpPDU) Value {
 			v.Text = fmt.Sprint(p.Value)
 		}
 	}
+	// Text goes into JSON and outputs: never invalid UTF-8.
+	v.Text = strings.ToValidUTF8(v.Text, "\uFFFD")
 	return v
 }
 
