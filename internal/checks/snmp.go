@@ -39,7 +39,7 @@ func snmpSettings(p *params, o Options) snmp.Config {
 		PrivPassword:   p.str("priv_password", ""),
 		ContextName:    p.str("context", ""),
 	}
-	def := min(o.Timeout/3, 5*time.Second)
+	def := min(o.Timeout/3, 5*time.Second).Truncate(time.Millisecond)
 	if def <= 0 {
 		def = 2 * time.Second
 	}
