@@ -48,6 +48,7 @@ fuzz:
 	$(GO) test ./internal/config/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/metrics/remote/ -run '^$$' -fuzz '^FuzzDecodeWriteRequest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/api/ -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/events/sources/ -run '^$$' -fuzz '^FuzzSNMPTrap$$' -fuzztime $(FUZZTIME)
 
 # Throughput and lateness of the scheduler against 10,000 loopback services:
 # native TCP checks, the check_tcp plugin through exec, and Nagios 4 (the

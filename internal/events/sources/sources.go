@@ -26,6 +26,7 @@ var (
 	_ Source = (*Syslog)(nil)
 	_ Source = (*AMQP)(nil)
 	_ Source = (*NATS)(nil)
+	_ Source = (*SNMPTrap)(nil)
 )
 
 // Reasons an input is refused, the "reason" label of
