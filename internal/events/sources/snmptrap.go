@@ -420,6 +420,9 @@ func ValidSNMPv3User(u SNMPv3User) (field string, err error) {
 		if _, ok := authProtocols[strings.ToUpper(u.AuthProtocol)]; !ok {
 			return "auth_protocol", fmt.Errorf("must be MD5, SHA, SHA224, SHA256, SHA384 or SHA512, not %q", u.AuthProtocol)
 		}
+		if u.AuthPassword == "" {
+			return "auth_password", errors.New("is required with auth_protocol")
+		}
 		if len(u.AuthPassword) < 8 {
 			return "auth_password", errors.New("must be at least 8 characters (RFC 3414)")
 		}
@@ -427,6 +430,9 @@ func ValidSNMPv3User(u SNMPv3User) (field string, err error) {
 	if u.PrivProtocol != "" {
 		if _, ok := privProtocols[strings.ToUpper(u.PrivProtocol)]; !ok {
 			return "priv_protocol", fmt.Errorf("must be DES, AES, AES192, AES256, AES192C or AES256C, not %q", u.PrivProtocol)
+		}
+		if u.PrivPassword == "" {
+			return "priv_password", errors.New("is required with priv_protocol")
 		}
 		if len(u.PrivPassword) < 8 {
 			return "priv_password", errors.New("must be at least 8 characters (RFC 3414)")
