@@ -508,13 +508,13 @@ func (d *trapDecoder) decode(pkt []byte, from netip.AddrPort, now time.Time) (ev
 		return events.Event{}, nil, ReasonParse, err
 	}
 	if p.Version != gosnmp.Version3 && !d.communityAllowed(p.Community) {
-		return events.Event{}, nil, ReasonCommunity, fmt.Errorf("%s community not allowed", p.Version)
+		return events.Event{}, nil, ReasonCommunity, fmt.Errorf("v%s community not allowed", p.Version)
 	}
 	switch {
 	case p.Version == gosnmp.Version1 && p.PDUType == gosnmp.Trap:
 	case p.Version != gosnmp.Version1 && (p.PDUType == gosnmp.SNMPv2Trap || p.PDUType == gosnmp.InformRequest):
 	default:
-		return events.Event{}, nil, ReasonInvalid, fmt.Errorf("%s %s PDU is not a trap or an inform", p.Version, p.PDUType)
+		return events.Event{}, nil, ReasonInvalid, fmt.Errorf("v%s %s PDU is not a trap or an inform", p.Version, p.PDUType)
 	}
 	ev, err := d.event(p, from, now)
 	if err != nil {
