@@ -77,8 +77,9 @@ type SNMPTrapOptions struct {
 // UDP and turns each into an event.
 //
 // UDP cannot be acknowledged: traps go to the sink in small batches, and
-// those read and not yet stored (at most a batch, FlushInterval's worth)
-// are lost if the process is killed, as with syslog over UDP. An inform
+// those decoded and not yet stored (the batch being gathered, and those
+// queued behind it while the sink is slow) are lost if the process is
+// killed, as with syslog over UDP; a normal stop stores them. An inform
 // is answered only once the sink stored its event, so the sender resends
 // one whose event was lost.
 type SNMPTrap struct {
