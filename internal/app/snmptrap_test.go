@@ -38,6 +38,11 @@ func TestSNMPTrapsFeedAlarms(t *testing.T) {
 	addr := pc.LocalAddr().String()
 	pc.Close()
 	ts := startServer(t, t.TempDir(), `
+events:
+  rules:
+    - name: ups-on-battery
+      match: [{field: tags.trap_oid, equals: 1.3.6.1.4.1.99999.1.0.17}]
+      actions: {set_criticality: red, set_domain: power}
 inventory:
   hosts:
     - name: core-sw1
@@ -71,12 +76,23 @@ inventory:
 		t.Fatalf("resolved alarm %+v", full)
 	}
 
+	// A v1 enterprise-specific trap from an agent outside the inventory,
+	// qualified by a rule on its trap OID.
+	sendTrap(t, addr, []string{"-v", "1", "-c", "netops"}, "1.3.6.1.4.1.99999.1", "192.0.2.50", "6", "17", "", "1.3.6.1.4.1.99999.1.2", "i", "42")
+	waitFor(t, "the enterprise trap's alarm", func() bool {
+		ts.admin("GET", "/api/v1/alarms?connector=snmptrap&component=192.0.2.50", nil, &l)
+		return len(l.Items) == 1
+	})
+	if a := l.Items[0]; a.Resource != "1.3.6.1.4.1.99999.1.0.17" || a.State != 1 || a.Criticality != "red" || a.Domain != "power" {
+		t.Fatalf("enterprise trap alarm %+v", a)
+	}
+
 	var body string
 	waitFor(t, "the refusal counter", func() bool {
 		body = ts.metricsText()
 		return strings.Contains(body, `vigie_events_refused_total{reason="community",source="snmptrap"} 1`)
 	})
-	if !strings.Contains(body, `vigie_events_received_total{source="snmptrap"} 2`) {
+	if !strings.Contains(body, `vigie_events_received_total{source="snmptrap"} 3`) {
 		t.Fatalf("metrics:\n%s", body)
 	}
 }
