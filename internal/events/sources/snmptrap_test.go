@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -637,4 +638,44 @@ func FuzzSNMPTrap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// gateSink holds every Ingest until the gate opens, as a slow store.
+type gateSink struct {
+	recordSink
+	gate chan struct{}
+}
+
+func (g *gateSink) Ingest(ctx context.Context, evs []events.Event) error {
+	<-g.gate
+	return g.recordSink.Ingest(ctx, evs)
+}
+
+// While the store is stuck, the reader keeps reading: traps past the
+// bounded queue are refused and counted, the others are stored once the
+// store comes back, and nothing is counted twice.
+func TestSNMPTrapOverload(t *testing.T) {
+	sink := &gateSink{gate: make(chan struct{})}
+	r, reg, _ := startSNMPTrap(t, sink, SNMPTrapOptions{QueueSize: 2, BatchSize: 1})
+	pkt := seedBytes(t, mustRead(t, "v2c_linkdown"))
+	conn, err := net.Dial("udp", r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const sent = 10
+	labels := map[string]string{"source": "snmptrap", "reason": ReasonOverload}
+	for range sent {
+		conn.Write(pkt)
+	}
+	// One trap is in the stuck Ingest, two wait in the queue; a trap read
+	// before the batcher took the first may take its place.
+	waitFor(t, "the overload refusals", func() bool { return counterValue(t, reg, "vigie_events_refused_total", labels) >= sent-4 })
+	time.Sleep(100 * time.Millisecond) // the reader takes in the last datagrams
+	close(sink.gate)
+	refused := int(counterValue(t, reg, "vigie_events_refused_total", labels))
+	waitFor(t, "the queued traps stored", func() bool { return len(sink.events()) == sent-refused })
+	if got := counterValue(t, reg, "vigie_events_received_total", map[string]string{"source": "snmptrap"}); int(got) != sent-refused {
+		t.Fatalf("received %v, want %d", got, sent-refused)
+	}
 }
