@@ -13,8 +13,8 @@ import (
 	"github.com/vigie-monitoring/vigie/internal/store"
 )
 
-// SetEventSink sets where the event sources (syslog, AMQP, NATS, the
-// Alertmanager webhook) deliver. Call it before Run; without a sink no
+// SetEventSink sets where the event sources (syslog, SNMP traps, AMQP,
+// NATS, the Alertmanager webhook) deliver. Call it before Run; without a sink no
 // source starts, whatever the configuration says. New sets the alarm
 // engine.
 func (a *App) SetEventSink(s events.Sink) {
