@@ -502,9 +502,10 @@ func (d *trapDecoder) decode(pkt []byte, from netip.AddrPort, now time.Time) (ev
 	p, err := d.unmarshal(pkt)
 	if err != nil {
 		if version == 3 && !errors.Is(err, errDecoderPanic) {
-			// The header parsed: what failed is the user, the digest or
-			// the decryption (gosnmp does not type its errors).
-			return events.Event{}, nil, ReasonAuth, errors.New("v3 message not authenticated by any configured user")
+			// What failed is the user, the digest or the decryption, or
+			// the header (gosnmp does not type its errors); the user's
+			// name tells an operator which device's settings to check.
+			return events.Event{}, nil, ReasonAuth, fmt.Errorf("v3 user %q not authenticated (unknown user, wrong password, or below the user's security level)", v3UserName(pkt))
 		}
 		return events.Event{}, nil, ReasonParse, err
 	}
@@ -554,6 +555,61 @@ func peekSNMPVersion(b []byte) (int, bool) {
 		return v, true
 	}
 	return 0, false
+}
+
+// berTLV reads the BER tag, length and value at b[i:]: the value is
+// b[start:end].
+func berTLV(b []byte, i int) (tag byte, start, end int, ok bool) {
+	if i < 0 || i+2 > len(b) {
+		return 0, 0, 0, false
+	}
+	tag, n, start := b[i], int(b[i+1]), i+2
+	if n&0x80 != 0 {
+		k := n & 0x7f
+		if k == 0 || k > 3 || start+k > len(b) {
+			return 0, 0, 0, false
+		}
+		n = 0
+		for _, c := range b[start : start+k] {
+			n = n<<8 | int(c)
+		}
+		start += k
+	}
+	if start+n > len(b) {
+		return 0, 0, 0, false
+	}
+	return tag, start, start + n, true
+}
+
+// v3UserName reads msgUserName from a v3 message (RFC 3412, RFC 3414:
+// SEQUENCE { version, msgGlobalData, msgSecurityParameters OCTET STRING
+// { SEQUENCE { engineID, boots, time, userName, ... } } }), "" when it
+// cannot.
+func v3UserName(b []byte) string {
+	_, i, _, ok := berTLV(b, 0)
+	for range 2 { // version, msgGlobalData
+		if !ok {
+			return ""
+		}
+		_, _, i, ok = berTLV(b, i)
+	}
+	tag, s, e, ok := berTLV(b, i)
+	if !ok || tag != 0x04 {
+		return ""
+	}
+	usm := b[s:e]
+	_, i, _, ok = berTLV(usm, 0)
+	for range 3 { // engine ID, boots, time
+		if !ok {
+			return ""
+		}
+		_, _, i, ok = berTLV(usm, i)
+	}
+	tag, s, e, ok = berTLV(usm, i)
+	if !ok || tag != 0x04 {
+		return ""
+	}
+	return clipName(printable(usm[s:e]))
 }
 
 func (d *trapDecoder) communityAllowed(c string) bool {

@@ -293,6 +293,9 @@ func TestSNMPTrapRefusals(t *testing.T) {
 	if n := len(sink.events()); n != 1 {
 		t.Fatalf("%d events, want 1: %+v", n, sink.events())
 	}
+	if !strings.Contains(logs.String(), `v3 user \"mallory\" not authenticated`) {
+		t.Fatalf("the refused v3 user is not named:\n%s", logs)
+	}
 	if !strings.Contains(logs.String(), "snmp trap refused") || !strings.Contains(logs.String(), "reason=community") {
 		t.Fatalf("no refusal logged:\n%s", logs)
 	}
@@ -504,6 +507,21 @@ func TestValidSNMPv3User(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "12345678") {
 			t.Errorf("a password reached the error: %v", err)
 		}
+	}
+}
+
+func TestV3UserName(t *testing.T) {
+	pkt := seedBytes(t, mustRead(t, "v3_authpriv"))
+	if got := v3UserName(pkt); got != "vigie" {
+		t.Fatalf("user %q, want vigie", got)
+	}
+	for i := range len(pkt) {
+		if got := v3UserName(pkt[:i]); got != "" && got != "vigie" {
+			t.Fatalf("truncated at %d: %q", i, got)
+		}
+	}
+	if got := v3UserName(seedBytes(t, mustRead(t, "v2c_linkdown"))); got != "" {
+		t.Fatalf("a v2c message gave user %q", got)
 	}
 }
 
