@@ -16,6 +16,7 @@ packages=(
   ca-certificates
   prometheus                  # remote-write peer: receiver for vigie's queue, sender into vigie
   prometheus-alertmanager     # sends real webhook notifications to the Alertmanager source
+  snmp                        # net-snmp's snmptrap sends real traps to the trap receiver
 )
 # `install-deps.sh --bench` adds the peers the benchmarks run beside vigie.
 if [ "${1:-}" = "--bench" ]; then
