@@ -43,14 +43,7 @@ test-e2e: build
 
 # Longer fuzzing than the seed corpora that `make test` runs.
 fuzz:
-	$(GO) test ./internal/checks/ -run '^$$' -fuzz '^FuzzParsePerfdata$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/checks/ -run '^$$' -fuzz '^FuzzParseRange$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/config/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/metrics/remote/ -run '^$$' -fuzz '^FuzzDecodeWriteRequest$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/api/ -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/snmp/ -run '^$$' -fuzz '^FuzzParseMIB$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/snmp/ -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/snmp/ -run '^$$' -fuzz '^FuzzValueOf$$' -fuzztime $(FUZZTIME)
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 # Throughput and lateness of the scheduler against 10,000 loopback services:
 # native TCP checks, the check_tcp plugin through exec, and Nagios 4 (the

@@ -250,7 +250,7 @@ var schemas = obj{
 		"name":     str("Unique; letters, digits, _ . : -"),
 		"match":    obj{"type": "array", "items": ref("RuleCondition"), "description": "Every condition must hold; none: every event"},
 		"actions":  ref("RuleActions"),
-		"position": integer("POST only: place among the API's rules, 0 first; absent: last"),
+		"position": integer("Place among the API's rules, 0 first; absent: last (POST), where it is (PUT)"),
 	}),
 	"Rule": object(nil, obj{
 		"name": str(""), "match": obj{"type": "array", "items": ref("RuleCondition")}, "actions": ref("RuleActions"),
@@ -306,12 +306,12 @@ var schemas = obj{
 	}),
 	"AlarmAction": object(nil, obj{
 		"comment": str(""), "until": dateTime("snooze"), "criticality": enum("criticality", "green", "orange", "red"),
-		"lock": boolean("criticality: keep it against events"), "users": strList("transfer: logins"),
+		"lock": boolean("criticality: keep it against events"), "users": strList("transfer: logins"), "teams": strList("transfer: every enabled member of these teams"),
 	}),
 	"AlarmBulk": object([]string{"ids", "action"}, obj{
 		"ids":     obj{"type": "array", "items": obj{"type": "integer"}, "description": "At most 1000"},
 		"action":  enum("", "ack", "unack", "comment", "snooze", "criticality", "cancel", "archive", "transfer", "delete"),
-		"comment": str(""), "until": dateTime(""), "criticality": str(""), "lock": boolean(""), "users": strList(""),
+		"comment": str(""), "until": dateTime(""), "criticality": str(""), "lock": boolean(""), "users": strList(""), "teams": strList(""),
 	}),
 	"AlarmBulkResults": object(nil, obj{"results": obj{"type": "array", "items": object(nil, obj{
 		"id": integer(""), "ok": boolean(""), "error": str(""), "alarm": ref("Alarm"),

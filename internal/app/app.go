@@ -85,6 +85,14 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}
+	// One server writes to a database; a restart waits a while for the
+	// previous one's session to end.
+	release, err := st.HoldWriterLock(ctx, cfg.Storage.LockWait.D())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	st = lockedStore{Store: st, release: release}
 	a := &App{cfg: cfg, env: env, log: log, st: st, notice: notice, reload: make(chan struct{}, 1)}
 	a.auth = auth.NewService(st, auth.Options{SessionTTL: cfg.HTTP.SessionTTL.D(), LDAP: ldapConfig(cfg.LDAP)})
 	if err := a.auth.EnsureRoles(ctx); err != nil {
@@ -456,4 +464,15 @@ func ldapConfig(c config.LDAP) *auth.LDAPConfig {
 		l.GroupRoles = append(l.GroupRoles, auth.GroupRole{Group: g.Group, Role: g.Role})
 	}
 	return l
+}
+
+// lockedStore releases the writer lock when the store closes, on every
+// path out of New and at the end of Run.
+type lockedStore struct {
+	store.Store
+	release func() error
+}
+
+func (l lockedStore) Close() error {
+	return errors.Join(l.release(), l.Store.Close())
 }

@@ -56,19 +56,45 @@ func (e *DecodeError) Error() string {
 
 // canopsisEvent is the wire form of an event, as Canopsis sends it.
 type canopsisEvent struct {
-	Connector     *string           `json:"connector"`
-	ConnectorName *string           `json:"connector_name"`
-	EventType     *string           `json:"event_type"`
-	SourceType    *string           `json:"source_type"`
-	Component     *string           `json:"component"`
-	Resource      *string           `json:"resource"`
-	State         json.RawMessage   `json:"state"`
-	Output        *string           `json:"output"`
-	LongOutput    *string           `json:"long_output"`
-	Timestamp     json.RawMessage   `json:"timestamp"`
-	PerfData      *string           `json:"perf_data"`
-	Tags          map[string]string `json:"tags"`
+	Connector     *string         `json:"connector"`
+	ConnectorName *string         `json:"connector_name"`
+	EventType     *string         `json:"event_type"`
+	SourceType    *string         `json:"source_type"`
+	Component     *string         `json:"component"`
+	Resource      *string         `json:"resource"`
+	State         json.RawMessage `json:"state"`
+	Output        *string         `json:"output"`
+	LongOutput    *string         `json:"long_output"`
+	Timestamp     json.RawMessage `json:"timestamp"`
+	PerfData      *string         `json:"perf_data"`
+	Tags          json.RawMessage `json:"tags"`
+
+	// Fields of the Canopsis form that vigie has no column for. Real
+	// senders (Canopsis connectors, Centreon's stream connector, old
+	// scripts) put them in, so they are accepted: the names become tags,
+	// perf_data_array becomes perf_data, scheduled is ignored.
+	StateType     json.RawMessage `json:"state_type"`
+	DisplayName   *string         `json:"display_name"`
+	Author        *string         `json:"author"`
+	Initiator     *string         `json:"initiator"`
+	Scheduled     *bool           `json:"scheduled"`
+	PerfDataArray json.RawMessage `json:"perf_data_array"`
 }
+
+// perfPoint is one entry of Canopsis' perf_data_array.
+type perfPoint struct {
+	Metric string   `json:"metric"`
+	Value  *float64 `json:"value"`
+	Unit   string   `json:"unit"`
+	Min    *float64 `json:"min"`
+	Max    *float64 `json:"max"`
+	Warn   *float64 `json:"warn"`
+	Crit   *float64 `json:"crit"`
+	Type   string   `json:"type"`
+}
+
+// MaxPerfPoints bounds perf_data_array.
+const MaxPerfPoints = 256
 
 // Decode reads one event or an array of events in the Canopsis form
 // (connector, connector_name, event_type, source_type, component,
@@ -238,22 +264,150 @@ func decodeOne(data []byte, index int, now time.Time) (Event, error) {
 		sec, frac := math.Modf(f)
 		ev.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
 	}
-	if len(ce.Tags) > MaxTags {
-		return fail("tags", "has %d entries, at most %d", len(ce.Tags), MaxTags)
+	tags, err := decodeTags(ce.Tags)
+	if err != nil {
+		return fail("tags", "%s", err)
 	}
-	if len(ce.Tags) > 0 {
-		ev.Tags = make(map[string]string, len(ce.Tags))
-		for k, v := range ce.Tags {
-			if k == "" || len(k) > MaxTagKeyBytes {
-				return fail("tags", "key %q must be 1 to %d bytes", clip(k), MaxTagKeyBytes)
-			}
-			if len(v) > MaxTagValueByte {
-				return fail("tags."+clip(k), "is longer than %d bytes", MaxTagValueByte)
-			}
-			ev.Tags[k] = v
+	if len(tags) > MaxTags {
+		return fail("tags", "has %d entries, at most %d", len(tags), MaxTags)
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > MaxTagKeyBytes {
+			return fail("tags", "key %q must be 1 to %d bytes", clip(k), MaxTagKeyBytes)
+		}
+		if len(v) > MaxTagValueByte {
+			return fail("tags."+clip(k), "is longer than %d bytes", MaxTagValueByte)
+		}
+	}
+	// The Canopsis fields without a column of their own are kept as tags,
+	// unless the sender set a tag of that name itself.
+	extra := func(name, v string) {
+		if v == "" {
+			return
+		}
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		if _, set := tags[name]; !set {
+			tags[name] = v
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"display_name", ce.DisplayName}, {"author", ce.Author}, {"initiator", ce.Initiator}} {
+		if f.v == nil {
+			continue
+		}
+		if len(*f.v) > MaxNameBytes {
+			return fail(f.name, "is longer than %d bytes", MaxNameBytes)
+		}
+		extra(f.name, *f.v)
+	}
+	if st, ok := number(ce.StateType); ok {
+		switch st {
+		case "0":
+			extra("state_type", "soft")
+		case "1":
+			extra("state_type", "hard")
+		default:
+			return fail("state_type", "must be 0 (soft) or 1 (hard), not %s", clip(st))
+		}
+	}
+	if len(tags) > 0 {
+		ev.Tags = tags
+	}
+	if _, ok := number(ce.PerfDataArray); ok {
+		pd, err := perfDataOf(ce.PerfDataArray)
+		if err != nil {
+			return fail("perf_data_array", "%s", err)
+		}
+		if ev.PerfData == "" {
+			ev.PerfData = pd
 		}
 	}
 	return ev, nil
+}
+
+// decodeTags reads tags as an object of strings or, as older Canopsis
+// senders write them, an array of strings (each a tag without a value).
+func decodeTags(raw json.RawMessage) (map[string]string, error) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || string(t) == "null" {
+		return nil, nil
+	}
+	if t[0] == '[' {
+		var l []string
+		if err := json.Unmarshal(t, &l); err != nil {
+			return nil, errors.New("must be an object of strings or an array of strings")
+		}
+		if len(l) > MaxTags {
+			return nil, fmt.Errorf("has %d entries, at most %d", len(l), MaxTags)
+		}
+		m := make(map[string]string, len(l))
+		for _, k := range l {
+			m[k] = ""
+		}
+		return m, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(t, &m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("must not be a JSON %s", te.Value)
+		}
+		return nil, errors.New("must be an object of strings or an array of strings")
+	}
+	return m, nil
+}
+
+// perfDataOf writes Canopsis' perf_data_array in the Nagios perfdata form
+// the rest of vigie reads: 'label'=value[unit];warn;crit;min;max.
+// Keys of a point vigie has no use for are ignored.
+func perfDataOf(raw json.RawMessage) (string, error) {
+	var points []perfPoint
+	if err := json.Unmarshal(raw, &points); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return "", fmt.Errorf("%s must not be a JSON %s", te.Field, te.Value)
+		}
+		return "", errors.New("must be an array of {metric, value, unit, min, max, warn, crit, type}")
+	}
+	if len(points) > MaxPerfPoints {
+		return "", fmt.Errorf("has %d entries, at most %d", len(points), MaxPerfPoints)
+	}
+	num := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'g', -1, 64)
+	}
+	var b strings.Builder
+	for i, p := range points {
+		switch {
+		case p.Metric == "" || len(p.Metric) > MaxNameBytes:
+			return "", fmt.Errorf("[%d].metric must be 1 to %d bytes", i, MaxNameBytes)
+		case strings.ContainsAny(p.Metric, "'=\x00\r\n"):
+			return "", fmt.Errorf("[%d].metric must not contain quotes, '=' or control characters", i)
+		case p.Value == nil:
+			return "", fmt.Errorf("[%d].value is required", i)
+		case len(p.Unit) > 16 || strings.ContainsAny(p.Unit, " ;'=0123456789"):
+			return "", fmt.Errorf("[%d].unit %q is not a perfdata unit", i, clip(p.Unit))
+		}
+		unit := p.Unit
+		// Canopsis marks counters by type; Nagios perfdata by the unit c.
+		if unit == "" && (p.Type == "COUNTER" || p.Type == "DERIVE") {
+			unit = "c"
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "'%s'=%s%s;%s;%s;%s;%s", p.Metric, num(p.Value), unit, num(p.Warn), num(p.Crit), num(p.Min), num(p.Max))
+	}
+	if b.Len() > MaxOutputBytes {
+		return "", fmt.Errorf("is longer than %d bytes once written as perfdata", MaxOutputBytes)
+	}
+	return b.String(), nil
 }
 
 // number returns a raw JSON value that is not absent or null. A value

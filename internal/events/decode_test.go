@@ -37,6 +37,56 @@ func TestDecodeGood(t *testing.T) {
 	}
 }
 
+// Fields real Canopsis senders add are accepted: names become tags, the
+// perf_data_array becomes perfdata, and tags may be a list.
+func TestDecodeCanopsisExtras(t *testing.T) {
+	base := `"connector":"centreon","connector_name":"c1","event_type":"check","source_type":"resource","component":"web1","resource":"load","state":1`
+	tests := []struct {
+		name, doc string
+		tags      map[string]string
+		perf      string
+	}{
+		{"names", `{` + base + `,"display_name":"Web 1","author":"centreon","initiator":"system","scheduled":false,"state_type":1}`,
+			map[string]string{"display_name": "Web 1", "author": "centreon", "initiator": "system", "state_type": "hard"}, ""},
+		{"soft", `{` + base + `,"state_type":0}`, map[string]string{"state_type": "soft"}, ""},
+		{"a tag of the sender wins", `{` + base + `,"author":"x","tags":{"author":"me"}}`, map[string]string{"author": "me"}, ""},
+		{"tags as a list", `{` + base + `,"tags":["prod","paris"]}`, map[string]string{"prod": "", "paris": ""}, ""},
+		{"empty tag list", `{` + base + `,"tags":[]}`, nil, ""},
+		{"perf_data_array", `{` + base + `,"perf_data_array":[{"metric":"load1","value":0.5,"warn":4,"crit":8,"min":0},{"metric":"in","value":1234,"type":"COUNTER"},{"metric":"used","value":12.5,"unit":"%","max":100}]}`,
+			nil, "'load1'=0.5;4;8;0; 'in'=1234c;;;; 'used'=12.5%;;;;100"},
+		{"perf_data wins over the array", `{` + base + `,"perf_data":"a=1","perf_data_array":[{"metric":"b","value":2}]}`, nil, "a=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := Decode([]byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(evs[0].Tags) != fmt.Sprint(tt.tags) || evs[0].PerfData != tt.perf {
+				t.Fatalf("tags %v perf %q, want %v %q", evs[0].Tags, evs[0].PerfData, tt.tags, tt.perf)
+			}
+		})
+	}
+	// What the extras refuse names them.
+	for doc, want := range map[string]string{
+		`{` + base + `,"state_type":2}`:                                                     "state_type: must be 0 (soft) or 1 (hard), not 2",
+		`{` + base + `,"scheduled":"yes"}`:                                                  "scheduled: must not be a JSON string",
+		`{` + base + `,"author":"` + strings.Repeat("a", MaxNameBytes+1) + `"}`:             "author: is longer than 255 bytes",
+		`{` + base + `,"perf_data_array":[{"metric":"a"}]}`:                                 "perf_data_array: [0].value is required",
+		`{` + base + `,"perf_data_array":[{"metric":"a=b","value":1}]}`:                     "perf_data_array: [0].metric must not contain",
+		`{` + base + `,"perf_data_array":[{"metric":"a","value":1,"unit":"k g"}]}`:          "perf_data_array: [0].unit",
+		`{` + base + `,"perf_data_array":[{"metric":"a","value":1,"colour":1,"unit":"5"}]}`: "perf_data_array: [0].unit",
+		`{` + base + `,"tags":["a",1]}`:                                                     "tags: must be an object of strings or an array of strings",
+		`{` + base + `,"perf_data_array":{"metric":"a"}}`:                                   "perf_data_array: must be an array",
+		`{` + base + `,"perf_data_array":[{"metric":"a","value":"1"}]}`:                     "perf_data_array: value must not be a JSON string",
+		`{` + base + `,"tags":"prod"}`:                                                      "tags: must not be a JSON string",
+	} {
+		if _, err := Decode([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", doc, err, want)
+		}
+	}
+}
+
 // Each bad document carries the field its error must name.
 func TestDecodeBad(t *testing.T) {
 	base := `"connector":"a","connector_name":"b","event_type":"check","source_type":"component","component":"c"`
@@ -121,6 +171,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"connector":"a","connector_name":"b","event_type":"log","source_type":"component","component":"c"}`))
 	f.Add([]byte(`{"state":1e400}`))
 	f.Add([]byte(`[{"timestamp":-0.0000001}]`))
+	f.Add([]byte(`{"connector":"a","connector_name":"b","event_type":"check","source_type":"component","component":"c","state":0,` +
+		`"state_type":1,"author":"x","tags":["p"],"perf_data_array":[{"metric":"m","value":1,"type":"COUNTER","crit":2}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evs, err := DecodeAt(data, time.Unix(1, 0))
 		if err != nil {
@@ -137,6 +189,9 @@ func FuzzDecode(f *testing.F) {
 			if ev.Component == "" || ev.Connector == "" || ev.ConnectorName == "" || ev.State < 0 || ev.State > 3 ||
 				(ev.EventType != TypeCheck && ev.EventType != TypeLog) || ev.Time.IsZero() || len(ev.Output) > MaxOutputBytes {
 				t.Fatalf("accepted an invalid event: %+v", ev)
+			}
+			if len(ev.Tags) > MaxTags+4 || len(ev.PerfData) > MaxOutputBytes {
+				t.Fatalf("unbounded tags or perfdata: %d tags, %d bytes", len(ev.Tags), len(ev.PerfData))
 			}
 		}
 	})

@@ -92,6 +92,8 @@ export type Alarm = {
   ack_comment?: string
   snooze_until?: string
   assignees: string[] | null
+  flapping?: boolean
+  in_maintenance?: boolean
   steps?: AlarmStep[]
 }
 
