@@ -160,6 +160,13 @@ func TestSNMPThroughTheAPI(t *testing.T) {
 	if !hasBps {
 		t.Errorf("no in_bps in %+v", svc.Perfdata)
 	}
+	// The host's dashboard graphs the interface: its traffic in bits per
+	// second and its octet counters (as rates).
+	waitFor(t, "the interface graphs on the host dashboard", func() bool {
+		var dash json.RawMessage
+		ts.admin("GET", fmt.Sprintf("/api/v1/hosts/%d/dashboard?range=1h", h.ID), nil, &dash)
+		return strings.Contains(string(dash), first.Service) && strings.Contains(string(dash), "in_bps") && strings.Contains(string(dash), "in_octets")
+	})
 	d = discovery{}
 	ts.admin("POST", fmt.Sprintf("/api/v1/hosts/%d/snmp/discover", h.ID), map[string]any{"oper_status": []string{"up"}}, &d)
 	if d.Created != 0 || d.Unchanged != up {
