@@ -440,13 +440,12 @@ func (c *ifCheck) result(s snmp.IfSample, rebooted bool) Result {
 	c.prev, c.seen = s, true
 	name := c.display()
 	reset := rebooted || (had && s.Uptime > 0 && s.Uptime < prev.Uptime)
+	// Only the octet counters go out raw: in one graph of rates with the
+	// error counters, those would be invisible. Errors and discards go
+	// out as rates below.
 	perf := []Perf{
 		{Label: "in_octets", Value: float64(s.In), Unit: "c", Min: ptr(0.0), Max: counterMax(s.Width)},
 		{Label: "out_octets", Value: float64(s.Out), Unit: "c", Min: ptr(0.0), Max: counterMax(s.Width)},
-		{Label: "in_errors", Value: float64(s.InErrors), Unit: "c", Min: ptr(0.0), Max: counterMax(32)},
-		{Label: "out_errors", Value: float64(s.OutErrors), Unit: "c", Min: ptr(0.0), Max: counterMax(32)},
-		{Label: "in_discards", Value: float64(s.InDiscards), Unit: "c", Min: ptr(0.0), Max: counterMax(32)},
-		{Label: "out_discards", Value: float64(s.OutDiscards), Unit: "c", Min: ptr(0.0), Max: counterMax(32)},
 	}
 	if reset {
 		// Without their width the metrics store tells these resets from
@@ -471,8 +470,10 @@ func (c *ifCheck) result(s snmp.IfSample, rebooted bool) Result {
 	errs := float64(snmp.CounterDelta(prev.InErrors, s.InErrors, 32)+snmp.CounterDelta(prev.OutErrors, s.OutErrors, 32)) / secs
 	disc := float64(snmp.CounterDelta(prev.InDiscards, s.InDiscards, 32)+snmp.CounterDelta(prev.OutDiscards, s.OutDiscards, 32)) / secs
 	perf = append(perf,
-		Perf{Label: "in_bps", Value: roundTo(inBps, 3), Min: ptr(0.0)},
-		Perf{Label: "out_bps", Value: roundTo(outBps, 3), Min: ptr(0.0)},
+		// "b/s" keeps the traffic in a graph of its own, apart from the
+		// errors per second, and scaled as bits per second.
+		Perf{Label: "in_bps", Value: roundTo(inBps, 3), Unit: "b/s", Min: ptr(0.0)},
+		Perf{Label: "out_bps", Value: roundTo(outBps, 3), Unit: "b/s", Min: ptr(0.0)},
 		Perf{Label: "errors_per_second", Value: roundTo(errs, 6), Warn: c.errWarn, Crit: c.errCrit, Min: ptr(0.0)},
 		Perf{Label: "discards_per_second", Value: roundTo(disc, 6), Min: ptr(0.0)},
 	)

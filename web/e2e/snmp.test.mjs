@@ -131,6 +131,19 @@ test('SNMP panel: test v3 credentials, save them, discover interfaces with rates
   // The first rate comes with the second poll (the interval is 2 s here).
   await table.locator('[data-testid=if-in]', { hasText: /b\/s/ }).first().waitFor({ timeout: 30000 })
   await page.screenshot({ path: path.join(shots, 'snmp-interfaces.png'), fullPage: true })
+  // A graph per interface: the host dashboard (reloaded) has a group for
+  // the interface's service with its traffic panel.
+  const ifName = await table.locator('tbody tr').first().getAttribute('data-interface')
+  await page.reload()
+  const group = page.locator(`[data-testid=dash-group][data-service="if ${ifName}"]`)
+  // Panels draw once scrolled into view.
+  const bps = group.locator('[data-testid=panel][data-title="in_bps, out_bps"]')
+  await bps.waitFor({ timeout: 30000 })
+  await bps.scrollIntoViewIfNeeded()
+  await bps.locator('canvas').first().waitFor({ timeout: 30000 })
+  await group.locator('[data-testid=panel][data-title="in_octets, out_octets"]').waitFor()
+  assert.match(await bps.textContent(), /b\/s/)
+  await group.screenshot({ path: path.join(shots, 'snmp-interface-graphs.png') })
 
   // Walk ifDescr: the same values as snmpbulkwalk.
   await page.locator('input[name=walk-oid]').fill('ifDescr')
