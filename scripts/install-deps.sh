@@ -18,6 +18,8 @@ packages=(
   prometheus-alertmanager     # sends real webhook notifications to the Alertmanager source
   rsyslog                     # a real RELP sender (omrelp) for the RELP source
   rsyslog-relp
+  snmpd                       # a real SNMP agent polled by the SNMP tests
+  snmp                        # snmpget/snmpbulkwalk (the SNMP tests' reference), snmptrap (real traps to the trap receiver)
 )
 # `install-deps.sh --bench` adds the peers the benchmarks run beside vigie.
 if [ "${1:-}" = "--bench" ]; then

@@ -26,6 +26,7 @@ import (
 	"github.com/vigie-monitoring/vigie/internal/events/rules"
 	"github.com/vigie-monitoring/vigie/internal/metrics"
 	"github.com/vigie-monitoring/vigie/internal/metrics/remote"
+	"github.com/vigie-monitoring/vigie/internal/snmp"
 	"github.com/vigie-monitoring/vigie/internal/state"
 	"github.com/vigie-monitoring/vigie/internal/store"
 	"github.com/vigie-monitoring/vigie/internal/web"
@@ -50,6 +51,7 @@ type App struct {
 	ruleMgr *rules.Manager
 	checkEv *checkEvents
 	api     *api.Server
+	redisc  rediscovery
 	sync    *syncer
 	ln      net.Listener
 	reload  chan struct{}
@@ -105,6 +107,16 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	if generated != "" {
 		fmt.Fprintf(notice, "\n  vigie: created user \"admin\" with password %s\n  (shown once; set VIGIE_ADMIN_PASSWORD to choose it)\n\n", generated)
 	}
+
+	// MIB files load in the background: a service naming one of their
+	// objects waits for them (snmp.Default loads once), others do not.
+	snmp.SetMIBDirs(cfg.SNMP.MIBDirs)
+	go func() {
+		if err := snmp.DefaultLoadError(); err != nil {
+			log.Warn("loading MIB files (their names will not resolve)", "err", err)
+		}
+		log.Debug("SNMP object names loaded", "names", snmp.Default().Len())
+	}()
 
 	reg := prometheus.NewRegistry()
 	a.reg = reg
@@ -319,6 +331,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	go a.watchConfig(ctx)
 	go a.housekeeping(ctx)
+	go a.rediscoverLoop(ctx)
 
 	select {
 	case <-ctx.Done():

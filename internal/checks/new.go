@@ -21,6 +21,9 @@ type Options struct {
 	MaxOutputBytes int
 	// Self reports on the server the check runs in (the "self" kind).
 	Self SelfFunc
+	// SNMP are the host's SNMP settings (version, community, v3 user…),
+	// the defaults of its snmp services.
+	SNMP Spec
 }
 
 // DefaultPluginDirs are where Debian's monitoring-plugins live.
@@ -35,6 +38,9 @@ var kinds = map[string]builder{
 	"dns":  newDNS,
 	"exec": newExec,
 	"self": newSelf,
+	"snmp": newSNMP,
+	// One interface of a device, as discovery creates them.
+	"snmp_interface": newSNMPInterface,
 }
 
 // Kinds lists the check kinds.
@@ -68,6 +74,9 @@ func New(spec Spec, o Options) (Checker, error) {
 		return nil, fmt.Errorf("check.kind: unknown kind %q (known: %s)", kind, strings.Join(Kinds(), ", "))
 	}
 	p := newParams(spec)
+	if strings.HasPrefix(kind, "snmp") {
+		p.defaults = o.SNMP
+	}
 	c, err := b(p, o)
 	if err != nil {
 		return nil, err

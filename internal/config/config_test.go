@@ -50,6 +50,12 @@ func TestBadConfigs(t *testing.T) {
 		{"relp_bad_listen.bad.yml", `relp_bad_listen.bad.yml:3: syslog.relp_listen: "2514" is not an address:port`},
 		{"relp_same_listen.bad.yml", `relp_same_listen.bad.yml:3: syslog.relp_listen: must differ from syslog.listen (both use TCP)`},
 		{"relp_window.bad.yml", `relp_window.bad.yml:2: syslog.relp_window: must be between 1 and 65536`},
+		{"snmptrap_bad_listen.bad.yml", `snmptrap_bad_listen.bad.yml:3: snmptrap.listen: "1162" is not an address:port`},
+		{"snmptrap_unknown_key.bad.yml", `snmptrap_unknown_key.bad.yml:3: snmptrap.comunities: unknown key (did you mean "communities"?)`},
+		{"snmptrap_no_password.bad.yml", `snmptrap_no_password.bad.yml:7: snmptrap.users[0].priv_password: is required with priv_protocol`},
+		{"snmptrap_bad_protocol.bad.yml", `snmptrap_bad_protocol.bad.yml:7: snmptrap.users[0].priv_protocol: must be DES, AES, AES192, AES256, AES192C or AES256C, not "3DES"`},
+		{"snmptrap_dup_user.bad.yml", `snmptrap_dup_user.bad.yml:6: snmptrap.users[1].user: user "noc" is defined twice`},
+		{"snmptrap_short_packet.bad.yml", `snmptrap_short_packet.bad.yml:3: snmptrap.max_packet_bytes: must be between 484 and 65507`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -353,5 +359,42 @@ func TestAlarmRules(t *testing.T) {
 	}
 	if def := Default(); def.Alarms.Flapping.Changes != 5 || def.Alarms.Flapping.Window.D() != 10*time.Minute {
 		t.Fatalf("default flapping: %+v", def.Alarms.Flapping)
+	}
+}
+
+// The trap receiver is off by default, takes its address and
+// communities from the environment and its v3 users from the file.
+func TestSNMPTrapConfig(t *testing.T) {
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := cfg.SNMPTrap; st.Listen != "" || st.ConnectorName != "snmptrap" || strings.Join(st.Communities, ",") != "public" ||
+		st.MaxPacketBytes != 16384 || st.RatePerSource != 200 {
+		t.Fatalf("defaults %+v", st)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "vigie.yml")
+	if err := os.WriteFile(p, []byte(`snmptrap:
+  listen: 127.0.0.1:1162
+  communities: [public]
+  users:
+    - user: noc
+      auth_protocol: SHA
+      auth_password: s3cr3t-auth
+      priv_protocol: AES
+      priv_password: s3cr3t-priv
+    - user: watcher
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load(p, []string{"VIGIE_SNMPTRAP_LISTEN=0.0.0.0:162", "VIGIE_SNMPTRAP_COMMUNITIES=netops, backup", "VIGIE_SNMPTRAP_CONNECTOR_NAME=dc1-traps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := cfg.SNMPTrap
+	if st.Listen != "0.0.0.0:162" || strings.Join(st.Communities, ",") != "netops,backup" || st.ConnectorName != "dc1-traps" ||
+		len(st.Users) != 2 || st.Users[0].PrivProtocol != "AES" || st.Users[1].User != "watcher" {
+		t.Fatalf("snmptrap %+v", st)
 	}
 }

@@ -30,6 +30,7 @@ export type Host = Status & {
   location: string
   notes: string
   check?: CheckSpec
+  snmp?: Record<string, unknown>
   interval: string
   retry_interval: string
   max_attempts: number
