@@ -1,0 +1,96 @@
+// Command vigie-agent measures the host it runs on, runs local plugins and
+// sends everything to a vigie server, keeping it on disk while the server
+// is unreachable.
+//
+//	vigie-agent --server URL --token TOKEN [--config FILE] [--interval 10s] [--buffer-dir DIR]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vigie-monitoring/vigie/internal/agent"
+)
+
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "vigie-agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("vigie-agent", flag.ContinueOnError)
+	var (
+		cfgFile  = fs.String("config", "", "YAML configuration file")
+		server   = fs.String("server", "", "vigie server URL (overrides server:)")
+		token    = fs.String("token", "", "agent token (overrides token:; prefer token_file: in the config, as flags show in ps)")
+		interval = fs.Duration("interval", 0, "collection interval (overrides interval:)")
+		bufDir   = fs.String("buffer-dir", "", "disk buffer directory (overrides buffer.dir:)")
+		hostName = fs.String("host", "", "host name to report as (overrides host:)")
+		debug    = fs.Bool("debug", false, "log debug lines")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var cfg agent.Config
+	if *cfgFile != "" {
+		var err error
+		if cfg, err = agent.LoadFile(*cfgFile); err != nil {
+			return err
+		}
+	}
+	if *server != "" {
+		cfg.Server = *server
+	}
+	if *token != "" {
+		cfg.Token = *token
+	}
+	if *interval != 0 {
+		cfg.Interval = agent.Duration(*interval)
+	}
+	if *bufDir != "" {
+		cfg.Buffer.Dir = *bufDir
+	}
+	if *hostName != "" {
+		cfg.Host = *hostName
+	}
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	agent.Version = version
+	var buf agent.Buffer
+	if cfg.Buffer.Dir != "" {
+		d, err := agent.OpenDiskBuffer(cfg.Buffer.Dir, cfg.Buffer.MaxBytes)
+		if err != nil {
+			return err
+		}
+		buf = d
+	} else {
+		buf = agent.NewMemoryBuffer(cfg.Buffer.MaxBytes)
+	}
+	defer buf.Close()
+	a, err := agent.New(cfg, buf, log)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st := buf.Stats()
+	log.Info("vigie-agent starting", "server", cfg.Server, "host", cfg.Host, "interval", cfg.Interval.D().String(),
+		"buffer", cfg.Buffer.Dir, "buffered_batches", st.Batches) // never the token
+	return a.Run(ctx)
+}
