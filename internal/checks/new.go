@@ -21,6 +21,10 @@ type Options struct {
 	MaxOutputBytes int
 	// Self reports on the server the check runs in (the "self" kind).
 	Self SelfFunc
+	// Agent answers the "agent" kind from what the host's agent sent;
+	// ServiceName is the service it answers for ("" for the host).
+	Agent       AgentFunc
+	ServiceName string
 }
 
 // DefaultPluginDirs are where Debian's monitoring-plugins live.
@@ -29,12 +33,13 @@ var DefaultPluginDirs = []string{"/usr/lib/nagios/plugins", "/usr/lib/monitoring
 type builder func(p *params, o Options) (Checker, error)
 
 var kinds = map[string]builder{
-	"icmp": newICMP,
-	"tcp":  newTCP,
-	"http": newHTTP,
-	"dns":  newDNS,
-	"exec": newExec,
-	"self": newSelf,
+	"icmp":  newICMP,
+	"tcp":   newTCP,
+	"http":  newHTTP,
+	"dns":   newDNS,
+	"exec":  newExec,
+	"self":  newSelf,
+	"agent": newAgent,
 }
 
 // Kinds lists the check kinds.

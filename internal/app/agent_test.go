@@ -1,0 +1,205 @@
+package app
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigie-monitoring/vigie/internal/agent"
+)
+
+type agentClient struct {
+	ts    *testServer
+	token string
+}
+
+func (c agentClient) post(path string, body []byte, enc string) (int, string) {
+	c.ts.t.Helper()
+	req, _ := http.NewRequest("POST", c.ts.base+path, bytes.NewReader(body))
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if enc != "" {
+		req.Header.Set("Content-Encoding", enc)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func gz(t *testing.T, v any) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	json.NewEncoder(w).Encode(v)
+	w.Close()
+	return buf.Bytes()
+}
+
+func testPush(at time.Time, ids ...string) agent.Push {
+	p := agent.Push{Interval: agent.Duration(time.Second)}
+	for i, id := range ids {
+		p.Batches = append(p.Batches, agent.Batch{ID: id, Seq: uint64(i + 1), Time: at.Add(time.Duration(i) * time.Second),
+			Samples: []agent.Sample{{Service: "cpu", Metric: "user", Unit: "%", Value: float64(i)}, {Service: "net eth0", Metric: "rx_bytes", Unit: "c", Value: float64(1000 * (i + 1))}},
+			Results: []agent.Result{{Service: "check_x", State: 1, Output: "x is high"}}})
+	}
+	return p
+}
+
+func TestAgentEnrolIngestAndLiveness(t *testing.T) {
+	ts := startServer(t, t.TempDir(), "")
+	var tok struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	if code := ts.admin("POST", "/api/v1/agent-tokens", map[string]any{"name": "edge", "config": map[string]any{"interval": "1s"}}, &tok); code != 201 || !strings.HasPrefix(tok.Token, "vga_") {
+		t.Fatalf("creating a token: %d %+v", code, tok)
+	}
+	var listed struct{ Items []map[string]any }
+	ts.admin("GET", "/api/v1/agent-tokens", nil, &listed)
+	if len(listed.Items) != 1 || listed.Items[0]["token"] != nil || listed.Items[0]["token_hash"] != nil {
+		t.Fatalf("the list must not show secrets: %v", listed.Items)
+	}
+	c := agentClient{ts, tok.Token}
+	now := time.Now().Add(-time.Minute).Truncate(time.Second)
+
+	// Refusals, each with a clear answer.
+	if code, _ := (agentClient{ts, ""}).post("/api/v1/agent/batches", gz(t, testPush(now, "a-1")), "gzip"); code != 401 {
+		t.Fatalf("no token: %d", code)
+	}
+	if code, _ := (agentClient{ts, "vga_wrong"}).post("/api/v1/agent/enrol", []byte(`{}`), ""); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	if code, body := c.post("/api/v1/agent/batches", gz(t, testPush(now, "a-1")), "gzip"); code != 409 || !strings.Contains(body, "enrol first") {
+		t.Fatalf("push before enrolment: %d %s", code, body)
+	}
+	enrol, _ := json.Marshal(agent.Enrolment{Host: "edge1", Interval: agent.Duration(time.Second), Services: []string{"cpu", "check_x"}})
+	var ea agent.EnrolAnswer
+	code, body := c.post("/api/v1/agent/enrol", enrol, "")
+	if json.Unmarshal([]byte(body), &ea); code != 200 || !ea.Created || ea.HostID == 0 || ea.Desired == nil || ea.Desired.Interval.D() != time.Second {
+		t.Fatalf("enrol: %d %s", code, body)
+	}
+	other, _ := json.Marshal(agent.Enrolment{Host: "edge2", Interval: agent.Duration(time.Second)})
+	if code, body := c.post("/api/v1/agent/enrol", other, ""); code != 409 || !strings.Contains(body, `bound to host \"edge1\"`) {
+		t.Fatalf("enrolling as another host: %d %s", code, body)
+	}
+	var svcs struct{ Items []struct{ Name string } }
+	ts.admin("GET", "/api/v1/hosts/edge1/services", nil, &svcs)
+	var names []string
+	for _, x := range svcs.Items {
+		names = append(names, x.Name)
+	}
+	if slices.Sort(names); fmt.Sprint(names) != "[agent check_x cpu]" {
+		t.Fatalf("services of the agent host: %v", svcs.Items)
+	}
+
+	bad := []struct {
+		name, enc string
+		body      []byte
+		code      int
+		says      string
+	}{
+		{"malformed json", "gzip", func() []byte { var b bytes.Buffer; w := gzip.NewWriter(&b); w.Write([]byte("{nope")); w.Close(); return b.Bytes() }(), 400, "decoding the push"},
+		{"not gzip", "gzip", []byte("plain"), 400, "not gzip"},
+		{"unknown encoding", "br", []byte("x"), 415, "not supported"},
+		{"no batches", "", []byte(`{"batches":[],"interval":"1s"}`), 400, "batches: is empty"},
+		{"bad state", "", mustMarshal(agent.Push{Interval: agent.Duration(time.Second), Batches: []agent.Batch{{ID: "z", Time: now, Results: []agent.Result{{Service: "s", State: 7}}}}}), 400, "results[0].state"},
+		{"future batch", "", mustMarshal(testPush(time.Now().Add(time.Hour), "f-1")), 400, "ahead of the server's clock"},
+		{"too many batches", "gzip", gz(t, testPush(now, manyIDs(101)...)), 400, "at most 100"},
+		{"oversized", "", bytes.Repeat([]byte(" "), 9<<20), 413, "over"},
+		{"gzip bomb", "gzip", func() []byte { var b bytes.Buffer; w := gzip.NewWriter(&b); w.Write(bytes.Repeat([]byte(" "), 40<<20)); w.Close(); return b.Bytes() }(), 413, "inflates"},
+	}
+	for _, tt := range bad {
+		if code, body := c.post("/api/v1/agent/batches", tt.body, tt.enc); code != tt.code || !strings.Contains(body, tt.says) {
+			t.Errorf("%s: %d %s, want %d naming %q", tt.name, code, body, tt.code, tt.says)
+		}
+	}
+
+	// Stored once, replays recognised.
+	var ans agent.PushAnswer
+	code, body = c.post("/api/v1/agent/batches", gz(t, testPush(now, "a-1", "a-2", "a-3")), "gzip")
+	if json.Unmarshal([]byte(body), &ans); code != 200 || len(ans.Stored) != 3 || ans.Duplicates != 0 {
+		t.Fatalf("push: %d %s", code, body)
+	}
+	code, body = c.post("/api/v1/agent/batches", gz(t, testPush(now, "a-1", "a-2", "a-3")), "gzip")
+	if json.Unmarshal([]byte(body), &ans); code != 200 || len(ans.Stored) != 3 || ans.Duplicates != 3 {
+		t.Fatalf("replay: %d %s", code, body)
+	}
+	var zb bytes.Buffer
+	zw, _ := zstd.NewWriter(&zb)
+	json.NewEncoder(zw).Encode(testPush(now.Add(10*time.Second), "a-4"))
+	zw.Close()
+	if code, body := c.post("/api/v1/agent/batches", zb.Bytes(), "zstd"); code != 200 {
+		t.Fatalf("zstd push: %d %s", code, body)
+	}
+	if v := ts.promValue(`count_over_time(perfdata{host="edge1",service="cpu",metric="user"}[1h])`); v != "4" {
+		t.Fatalf("samples stored: %q, want 4 (each once)", v)
+	}
+	if v := ts.promValue(`count_over_time(perfdata_total{host="edge1",service="net eth0",metric="rx_bytes",unit="c"}[1h])`); v != "4" {
+		t.Fatalf("counter samples: %q", v)
+	}
+
+	// The state the agent reported becomes the service's state.
+	waitFor(t, "check_x WARNING", func() bool {
+		var s struct{ Items []struct{ Name, State string } }
+		ts.admin("GET", "/api/v1/hosts/edge1/services", nil, &s)
+		for _, x := range s.Items {
+			if x.Name == "check_x" {
+				return x.State == "WARNING"
+			}
+		}
+		return false
+	})
+
+	// A config change reaches the agent with the answer to its next push.
+	if code := ts.admin("PUT", fmt.Sprintf("/api/v1/agent-tokens/%d/config", tok.ID), map[string]any{"interval": "5s", "collect": []string{"cpu", "gpu"}}, nil); code != 400 {
+		t.Fatalf("unknown collector accepted: %d", code)
+	}
+	if code := ts.admin("PUT", fmt.Sprintf("/api/v1/agent-tokens/%d/config", tok.ID), map[string]any{"interval": "5s", "collect": []string{"cpu"}}, nil); code != 200 {
+		t.Fatalf("config: %d", code)
+	}
+	code, body = c.post("/api/v1/agent/batches", gz(t, testPush(now.Add(20*time.Second), "a-5")), "gzip")
+	if json.Unmarshal([]byte(body), &ans); code != 200 || ans.Desired == nil || ans.Desired.Version != 2 || ans.Desired.Interval.D() != 5*time.Second {
+		t.Fatalf("desired config in the answer: %d %s", code, body)
+	}
+
+	// Silence: the host goes DOWN saying why.
+	waitFor(t, "edge1 DOWN", func() bool {
+		var h struct{ State, Output string }
+		ts.admin("GET", "/api/v1/hosts/edge1", nil, &h)
+		return h.State == "DOWN" && strings.Contains(h.Output, "agent silent")
+	})
+
+	// Revoked: refused from the next request.
+	if code := ts.admin("DELETE", fmt.Sprintf("/api/v1/agent-tokens/%d", tok.ID), nil, nil); code != 204 {
+		t.Fatalf("revoke: %d", code)
+	}
+	if code, _ := c.post("/api/v1/agent/batches", gz(t, testPush(now, "a-6")), "gzip"); code != 401 {
+		t.Fatalf("revoked token: %d", code)
+	}
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func manyIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("m-%d", i)
+	}
+	return out
+}
