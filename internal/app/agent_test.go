@@ -111,7 +111,13 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 		code      int
 		says      string
 	}{
-		{"malformed json", "gzip", func() []byte { var b bytes.Buffer; w := gzip.NewWriter(&b); w.Write([]byte("{nope")); w.Close(); return b.Bytes() }(), 400, "decoding the push"},
+		{"malformed json", "gzip", func() []byte {
+			var b bytes.Buffer
+			w := gzip.NewWriter(&b)
+			w.Write([]byte("{nope"))
+			w.Close()
+			return b.Bytes()
+		}(), 400, "decoding the push"},
 		{"not gzip", "gzip", []byte("plain"), 400, "not gzip"},
 		{"unknown encoding", "br", []byte("x"), 415, "not supported"},
 		{"no batches", "", []byte(`{"batches":[],"interval":"1s"}`), 400, "batches: is empty"},
@@ -119,7 +125,13 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 		{"future batch", "", mustMarshal(testPush(time.Now().Add(time.Hour), "f-1")), 400, "ahead of the server's clock"},
 		{"too many batches", "gzip", gz(t, testPush(now, manyIDs(101)...)), 400, "at most 100"},
 		{"oversized", "", bytes.Repeat([]byte(" "), 9<<20), 413, "over"},
-		{"gzip bomb", "gzip", func() []byte { var b bytes.Buffer; w := gzip.NewWriter(&b); w.Write(bytes.Repeat([]byte(" "), 40<<20)); w.Close(); return b.Bytes() }(), 413, "inflates"},
+		{"gzip bomb", "gzip", func() []byte {
+			var b bytes.Buffer
+			w := gzip.NewWriter(&b)
+			w.Write(bytes.Repeat([]byte(" "), 40<<20))
+			w.Close()
+			return b.Bytes()
+		}(), 413, "inflates"},
 	}
 	for _, tt := range bad {
 		if code, body := c.post("/api/v1/agent/batches", tt.body, tt.enc); code != tt.code || !strings.Contains(body, tt.says) {
@@ -153,7 +165,9 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 
 	// The state the agent reported becomes the service's state.
 	waitFor(t, "check_x WARNING", func() bool {
-		var s struct{ Items []struct{ Name, State string } }
+		var s struct {
+			Items []struct{ Name, State string }
+		}
 		ts.admin("GET", "/api/v1/hosts/edge1/services", nil, &s)
 		for _, x := range s.Items {
 			if x.Name == "check_x" {

@@ -60,10 +60,10 @@ type App struct {
 
 	// sink stores samples and forwards them (remotewrite.go); receiver
 	// takes remote-write pushes into it.
-	sink     *sampleSink
+	sink *sampleSink
 	// live is what agents said lately, for the "agent" check kind
 	// (agent.go).
-	live *agent.Liveness
+	live     *agent.Liveness
 	receiver *remote.Receiver
 
 	// reg holds vigie's own metrics; eventSink takes what the event
