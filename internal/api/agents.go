@@ -313,12 +313,21 @@ func (s *Server) ensureAgentServices(ctx context.Context, agentID int64, h inven
 			known[sv.Name] = true
 		}
 	}
+	full := h.CreatedAt != (time.Time{})
 	for _, n := range names {
 		if known[n] {
 			continue
 		}
 		if len(known) >= agentServicesMax {
 			return badField("services", "host %q has %d services, the most an agent may create", h.Name, agentServicesMax)
+		}
+		if !full {
+			// The scheduler needs the whole host (address, domain).
+			hh, err := s.st.GetHost(ctx, h.ID)
+			if err != nil {
+				return err
+			}
+			h, full = hh, true
 		}
 		sv := inventory.Service{HostID: h.ID, Name: n, Check: checks.Spec{"kind": "agent"}, Enabled: true,
 			Source: inventory.SourceAPI, Interval: inventory.Duration(interval), MaxAttempts: 1}
@@ -494,11 +503,7 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 			names = append(names, rs.Service)
 		}
 	}
-	h := inventory.Host{ID: a.HostID, Name: a.Host}
-	if hh, err := s.st.GetHost(ctx, a.HostID); err == nil {
-		h = hh
-	}
-	if err := s.ensureAgentServices(ctx, a.ID, h, names, p.Interval.D()); err != nil {
+	if err := s.ensureAgentServices(ctx, a.ID, inventory.Host{ID: a.HostID, Name: a.Host}, names, p.Interval.D()); err != nil {
 		s.writeErr(w, err)
 		return
 	}
@@ -508,12 +513,9 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 		}
 		s.opts.Agents.Seen(a.Host, p.Interval.D())
 	}
-	if err := s.st.AddAgentBatches(ctx, a.ID, freshIDs, now); err != nil {
+	if err := s.st.AddAgentBatches(ctx, a.ID, freshIDs, now, p.Interval.D()); err != nil {
 		s.writeErr(w, err)
 		return
-	}
-	if err := s.st.TouchAgent(ctx, a.ID, now, p.Interval.D()); err != nil {
-		s.log.Warn("recording an agent's contact", "agent", a.Name, "err", err)
 	}
 	s.pruneAgentBatches(ctx, now)
 	ans := agent.PushAnswer{Stored: ids, Duplicates: dups, Refused: refused}

@@ -61,12 +61,6 @@ func (d *DB) UpdateAgent(ctx context.Context, a *agent.Registration) error {
 	return wrap(err, fmt.Sprintf("updating agent %d", a.ID))
 }
 
-// TouchAgent records contact from an agent.
-func (d *DB) TouchAgent(ctx context.Context, id int64, seen time.Time, interval time.Duration) error {
-	_, err := d.exec(ctx, "UPDATE agents SET last_seen_ms = ?, interval_ms = ? WHERE id = ?", ms(seen), interval.Milliseconds(), id)
-	return wrap(err, fmt.Sprintf("touching agent %d", id))
-}
-
 // DeleteAgent revokes an agent token; its batch ids go with it.
 func (d *DB) DeleteAgent(ctx context.Context, id int64) error {
 	err := d.execOne(ctx, fmt.Sprintf("agent %d", id), "DELETE FROM agents WHERE id = ?", id)
@@ -118,13 +112,17 @@ func (d *DB) SeenAgentBatches(ctx context.Context, agentID int64, ids []string) 
 	return seen, nil
 }
 
-// AddAgentBatches records batch ids as stored, in one transaction; ids
-// already recorded are left as they are.
-func (d *DB) AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
+// AddAgentBatches records batch ids as stored and the agent's contact, in
+// one transaction (one commit a push); ids already recorded are left as
+// they are.
+func (d *DB) AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time, interval time.Duration) error {
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, d.q("UPDATE agents SET last_seen_ms = ?, interval_ms = ? WHERE id = ?"), ms(at), interval.Milliseconds(), agentID); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
 		st, err := tx.PrepareContext(ctx, d.q("INSERT INTO agent_batches (agent_id, batch_id, stored_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"))
 		if err != nil {
 			return err

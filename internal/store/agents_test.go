@@ -29,10 +29,8 @@ func testAgents(t *testing.T, st Store) {
 		t.Fatal(err)
 	}
 	got.HostID, got.Host, got.Version = h.ID, h.Name, "1.0"
+	got.LastSeen, got.Interval = t0.Add(time.Minute), agent.Duration(10*time.Second)
 	if err := st.UpdateAgent(ctx, &got); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.TouchAgent(ctx, got.ID, t0.Add(time.Minute), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	back, _ := st.GetAgent(ctx, got.ID)
@@ -40,11 +38,14 @@ func testAgents(t *testing.T, st Store) {
 		t.Fatalf("after update: %+v", back)
 	}
 	// Batch ids: recorded once, recognised after, per agent.
-	if err := st.AddAgentBatches(ctx, a.ID, []string{"e-1", "e-2"}, t0); err != nil {
+	if err := st.AddAgentBatches(ctx, a.ID, []string{"e-1", "e-2"}, t0, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddAgentBatches(ctx, a.ID, []string{"e-2", "e-3"}, t0.Add(time.Hour)); err != nil {
+	if err := st.AddAgentBatches(ctx, a.ID, []string{"e-2", "e-3"}, t0.Add(time.Hour), 5*time.Second); err != nil {
 		t.Fatalf("recording a known id again: %v", err)
+	}
+	if back, _ := st.GetAgent(ctx, a.ID); !back.LastSeen.Equal(t0.Add(time.Hour)) || back.Interval.D() != 5*time.Second {
+		t.Fatalf("recording batches records the contact: %+v", back)
 	}
 	seen, err := st.SeenAgentBatches(ctx, a.ID, []string{"e-1", "e-3", "e-4"})
 	if err != nil || !seen["e-1"] || !seen["e-3"] || seen["e-4"] || len(seen) != 2 {

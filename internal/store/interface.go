@@ -167,13 +167,12 @@ type EventRules interface {
 type Agents interface {
 	CreateAgent(ctx context.Context, a *agent.Registration) error
 	UpdateAgent(ctx context.Context, a *agent.Registration) error
-	TouchAgent(ctx context.Context, id int64, seen time.Time, interval time.Duration) error
 	DeleteAgent(ctx context.Context, id int64) error
 	GetAgent(ctx context.Context, id int64) (agent.Registration, error)
 	GetAgentByHash(ctx context.Context, hash string) (agent.Registration, error)
 	ListAgents(ctx context.Context) ([]agent.Registration, error)
 	SeenAgentBatches(ctx context.Context, agentID int64, ids []string) (map[string]bool, error)
-	AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time) error
+	AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time, interval time.Duration) error
 	PruneAgentBatches(ctx context.Context, before time.Time) (int, error)
 }
 
