@@ -3,13 +3,15 @@
 //   - the agent's own cost: the real binary, every collector on, a disk
 //     buffer, a 10 s interval, against a real vigie server: CPU (% of one
 //     core) and RSS (goal: under 1% and 30 MB);
+//
 //   - replay after a one-hour outage: a disk buffer holding an hour of real
 //     collections (360 batches) drained into the server, at the default
 //     bounded rate and unbounded;
+//
 //   - ingestion of 1,000 simulated agents: enrolled, each pushing batches
 //     of the size a real collection makes (batches/s, samples/s).
 //
-//	go run ./bench/agent [-duration 60s] [-agents 1000] [-rounds 10]
+//     go run ./bench/agent [-duration 60s] [-agents 1000] [-rounds 10]
 package main
 
 import (
