@@ -53,6 +53,7 @@ bench:
 	$(GO) run ./bench/tcpchecks
 	$(GO) run ./bench/metrics
 	$(GO) run ./bench/alarms
+	$(GO) run ./bench/agent
 
 clean:
 	rm -rf bin internal/web/dist/assets internal/web/dist/index.html

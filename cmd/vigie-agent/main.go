@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/vigie-monitoring/vigie/internal/agent"
@@ -29,13 +30,14 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("vigie-agent", flag.ContinueOnError)
 	var (
-		cfgFile  = fs.String("config", "", "YAML configuration file")
-		server   = fs.String("server", "", "vigie server URL (overrides server:)")
-		token    = fs.String("token", "", "agent token (overrides token:; prefer token_file: in the config, as flags show in ps)")
-		interval = fs.Duration("interval", 0, "collection interval (overrides interval:)")
-		bufDir   = fs.String("buffer-dir", "", "disk buffer directory (overrides buffer.dir:)")
-		hostName = fs.String("host", "", "host name to report as (overrides host:)")
-		debug    = fs.Bool("debug", false, "log debug lines")
+		cfgFile   = fs.String("config", "", "YAML configuration file")
+		server    = fs.String("server", "", "vigie server URL (overrides server:)")
+		token     = fs.String("token", "", "agent token (overrides token:; prefer token_file: in the config, as flags show in ps)")
+		tokenFile = fs.String("token-file", "", "file holding the agent token (overrides token:, token_file:)")
+		interval  = fs.Duration("interval", 0, "collection interval (overrides interval:)")
+		bufDir    = fs.String("buffer-dir", "", "disk buffer directory (overrides buffer.dir:)")
+		hostName  = fs.String("host", "", "host name to report as (overrides host:)")
+		debug     = fs.Bool("debug", false, "log debug lines")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,6 +54,13 @@ func run(args []string) error {
 	}
 	if *token != "" {
 		cfg.Token = *token
+	}
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return fmt.Errorf("--token-file: %w", err)
+		}
+		cfg.Token = strings.TrimSpace(string(b))
 	}
 	if *interval != 0 {
 		cfg.Interval = agent.Duration(*interval)
