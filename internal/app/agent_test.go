@@ -3,12 +3,15 @@ package app
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,4 +219,85 @@ func manyIDs(n int) []string {
 		out[i] = fmt.Sprintf("m-%d", i)
 	}
 	return out
+}
+
+// A real agent, in process, against the real server: it enrols, its
+// collections land, the host's dashboard builds itself from them, a config
+// change reaches it, and its token never reaches a log line.
+func TestAgentBuildsTheDashboard(t *testing.T) {
+	ts := startServer(t, t.TempDir(), "")
+	var tok struct {
+		ID    int64
+		Token string
+	}
+	if code := ts.admin("POST", "/api/v1/agent-tokens", map[string]any{"name": "real"}, &tok); code != 201 {
+		t.Fatalf("token: %d", code)
+	}
+	var logs syncBuffer
+	cfg := agent.Config{Server: ts.base, Token: tok.Token, Host: "real-agent", Interval: agent.Duration(time.Second)}
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(cfg, agent.NewMemoryBuffer(cfg.Buffer.MaxBytes), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	var dash struct {
+		Groups []struct {
+			Service string
+			Panels  []struct{ Metric, Unit string }
+		}
+	}
+	waitFor(t, "the agent host's dashboard", func() bool {
+		ts.admin("GET", "/api/v1/hosts/real-agent/dashboard?range=1h", nil, &dash)
+		have := map[string]bool{}
+		for _, g := range dash.Groups {
+			have[g.Service] = len(g.Panels) > 0
+		}
+		return have["cpu"] && have["memory"] && have["load"] && have["uptime"] && have["processes"]
+	})
+	var h struct{ State, Output string }
+	waitFor(t, "the agent host UP", func() bool {
+		ts.admin("GET", "/api/v1/hosts/real-agent", nil, &h)
+		return h.State == "UP"
+	})
+
+	if code := ts.admin("PUT", fmt.Sprintf("/api/v1/agent-tokens/%d/config", tok.ID), map[string]any{"interval": "2s", "collect": []string{"uptime"}}, nil); code != 200 {
+		t.Fatalf("config: %d", code)
+	}
+	waitFor(t, "the agent applying the pushed config", func() bool {
+		iv, c := a.Settings()
+		return iv == 2*time.Second && fmt.Sprint(c) == "[uptime]"
+	})
+	cancel()
+	<-done
+	if strings.Contains(logs.String(), tok.Token) || strings.Contains(logs.String(), tok.Token[4:]) {
+		t.Fatal("the agent token reached a log line")
+	}
+	if !strings.Contains(logs.String(), "enrolled") {
+		t.Fatalf("no enrolment logged:\n%s", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
