@@ -250,6 +250,13 @@ func (a *Agent) sendLoop(ctx context.Context) {
 		switch {
 		case err == nil:
 			backoff, single = time.Second, false
+		case errors.Is(err, errNotEnrolled):
+			// The host was deleted on the server, or the token moved:
+			// enrol again (the server recreates the host), keep the data.
+			if err := a.enrol(ctx); err != nil && !fail("enrolling with the server again", err) {
+				return
+			}
+			continue
 		case errors.As(err, &re) && len(batches) > 1:
 			// Find the one batch at fault: push one by one.
 			single = true
@@ -277,6 +284,9 @@ func (a *Agent) sendLoop(ctx context.Context) {
 		}
 	}
 }
+
+// errNotEnrolled: the server no longer knows which host this agent is.
+var errNotEnrolled = errors.New("the server says this agent is not enrolled")
 
 type refusedError struct {
 	status int
@@ -360,6 +370,14 @@ func (a *Agent) post(ctx context.Context, path string, body []byte, gz bool, out
 		// 400, 413 and 422 say the request itself is wrong: retrying it
 		// unchanged cannot help. 401/403 (a revoked token), 429 and 5xx
 		// may pass later: keep the data and retry.
+		var code struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		json.Unmarshal(b, &code)
+		switch {
+		case resp.StatusCode == http.StatusConflict && code.Error.Code == "not_enrolled":
+			return errNotEnrolled
+		}
 		switch resp.StatusCode {
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 			return &refusedError{resp.StatusCode, msg}

@@ -117,6 +117,9 @@ func ValidatePush(p *Push) error {
 	if len(p.Batches) == 0 {
 		return errors.New("batches: is empty")
 	}
+	if p.Interval.D() < time.Second || p.Interval.D() > time.Hour {
+		return fmt.Errorf("interval: must be between 1s and 1h, got %s", p.Interval.D())
+	}
 	if len(p.Batches) > MaxBatchesPerPush {
 		return fmt.Errorf("batches: %d batches, at most %d a push", len(p.Batches), MaxBatchesPerPush)
 	}

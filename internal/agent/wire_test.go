@@ -15,16 +15,18 @@ func TestValidatePush(t *testing.T) {
 		b.Samples = append([]Sample(nil), ok.Samples...)
 		b.Results = append([]Result(nil), ok.Results...)
 		f(&b)
-		return Push{Batches: []Batch{b}}
+		return Push{Batches: []Batch{b}, Interval: Duration(10 * time.Second)}
 	}
+	iv := Duration(10 * time.Second)
 	tests := []struct {
 		name string
 		p    Push
 		err  string
 	}{
-		{"valid", Push{Batches: []Batch{ok}}, ""},
-		{"empty", Push{}, "batches: is empty"},
-		{"too many", Push{Batches: make([]Batch, MaxBatchesPerPush+1)}, "at most 100"},
+		{"valid", Push{Batches: []Batch{ok}, Interval: iv}, ""},
+		{"empty", Push{Interval: iv}, "batches: is empty"},
+		{"no interval", Push{Batches: []Batch{ok}}, "interval: must be between 1s and 1h"},
+		{"too many", Push{Batches: make([]Batch, MaxBatchesPerPush+1), Interval: iv}, "at most 100"},
 		{"no id", with(func(b *Batch) { b.ID = "" }), "batches[0].id"},
 		{"no time", with(func(b *Batch) { b.Time = time.Time{} }), "batches[0].time"},
 		{"unnamed sample", with(func(b *Batch) { b.Samples[0].Metric = "" }), "batches[0].samples[0]"},

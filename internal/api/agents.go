@@ -269,6 +269,11 @@ func (s *Server) agentEnrol(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
+	// The host may be new, or deleted and made again: read its services
+	// afresh.
+	s.agents.mu.Lock()
+	delete(s.agents.services, a.ID)
+	s.agents.mu.Unlock()
 	// "agent" is the liveness service: CRITICAL while the agent is
 	// silent, on hosts whose own check is something else too.
 	if err := s.ensureAgentServices(ctx, a.ID, h, append([]string{"agent"}, in.Services...), in.Interval.D()); err != nil {

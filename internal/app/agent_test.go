@@ -268,6 +268,16 @@ func TestAgentBuildsTheDashboard(t *testing.T) {
 		return h.State == "UP"
 	})
 
+	// The host deleted by an admin: the agent enrols again, the host and
+	// its services come back.
+	if code := ts.admin("DELETE", "/api/v1/hosts/real-agent", nil, nil); code != 204 {
+		t.Fatalf("deleting the host: %d", code)
+	}
+	waitFor(t, "the agent host back", func() bool {
+		var s struct{ Items []struct{ Name string } }
+		return ts.admin("GET", "/api/v1/hosts/real-agent/services", nil, &s) == 200 && len(s.Items) >= 5
+	})
+
 	if code := ts.admin("PUT", fmt.Sprintf("/api/v1/agent-tokens/%d/config", tok.ID), map[string]any{"interval": "2s", "collect": []string{"uptime"}}, nil); code != 200 {
 		t.Fatalf("config: %d", code)
 	}
