@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,7 +47,15 @@ func main() {
 	agents := flag.Int("agents", 1000, "simulated agents")
 	rounds := flag.Int("rounds", 10, "pushes per simulated agent")
 	workers := flag.Int("workers", 64, "concurrent pushes")
+	only := flag.String("only", "", "run one part: cost, replay or ingestion")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (server included) here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	dir, err := os.MkdirTemp("", "vigie-bench-agent")
 	check(err)
 	defer os.RemoveAll(dir)
@@ -56,9 +65,15 @@ func main() {
 	defer stop()
 	apiTok := apiToken(base)
 
-	agentCost(base, apiTok, dir, *duration)
-	replay(base, apiTok, dir)
-	ingestion(base, apiTok, *agents, *rounds, *workers)
+	if *only == "" || *only == "cost" {
+		agentCost(base, apiTok, dir, *duration)
+	}
+	if *only == "" || *only == "replay" {
+		replay(base, apiTok, dir)
+	}
+	if *only == "" || *only == "ingestion" {
+		ingestion(base, apiTok, *agents, *rounds, *workers)
+	}
 }
 
 func check(err error) {

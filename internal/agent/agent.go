@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigie-monitoring/vigie/internal/checks"
@@ -40,6 +41,9 @@ type Agent struct {
 	wake     chan struct{}
 	plugins  []scheduled
 	now      func() time.Time
+	// refused counts batches the server refused for good and the agent
+	// dropped (reported as agent/refused_batches).
+	refused atomic.Uint64
 }
 
 type scheduled struct {
@@ -149,7 +153,8 @@ func (a *Agent) CollectOnce(ctx context.Context, at time.Time) {
 		Sample{Service: "agent", Metric: "buffer_batches", Value: float64(st.Batches)},
 		Sample{Service: "agent", Metric: "buffer_bytes", Unit: "B", Value: float64(st.Bytes)},
 		Sample{Service: "agent", Metric: "dropped_batches", Unit: "c", Value: float64(st.DroppedBatches)},
-		Sample{Service: "agent", Metric: "dropped_samples", Unit: "c", Value: float64(st.DroppedSamples)})
+		Sample{Service: "agent", Metric: "dropped_samples", Unit: "c", Value: float64(st.DroppedSamples)},
+		Sample{Service: "agent", Metric: "refused_batches", Unit: "c", Value: float64(a.refused.Load())})
 	a.put(&b)
 }
 
@@ -266,6 +271,7 @@ func (a *Agent) sendLoop(ctx context.Context) {
 			// it would block everything behind it. Counted and logged.
 			a.log.Error("the server refused a batch for good; dropping it", "batch", batches[0].ID, "err", err)
 			a.buf.Ack([]uint64{batches[0].Seq})
+			a.refused.Add(1)
 			single = false
 			continue
 		default:
@@ -377,6 +383,9 @@ func (a *Agent) post(ctx context.Context, path string, body []byte, gz bool, out
 		switch {
 		case resp.StatusCode == http.StatusConflict && code.Error.Code == "not_enrolled":
 			return errNotEnrolled
+		case code.Error.Code == "clock_ahead":
+			// Not the batch's fault: keep it, retry later.
+			return fmt.Errorf("server answered %d: %s (check this host's clock)", resp.StatusCode, msg)
 		}
 		switch resp.StatusCode {
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:

@@ -438,7 +438,9 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	for i, b := range p.Batches {
 		if b.Time.After(now.Add(agentFuture)) {
-			writeFieldError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("batches[%d].time", i),
+			// Its own code: the agent keeps such batches and retries (the
+			// server's clock catches up, or the agent's gets fixed).
+			writeFieldError(w, http.StatusBadRequest, "clock_ahead", fmt.Sprintf("batches[%d].time", i),
 				fmt.Sprintf("batches[%d].time: %s is ahead of the server's clock (%s): check the agent's clock", i, b.Time.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 			return
 		}

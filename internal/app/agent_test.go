@@ -311,3 +311,39 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// One batch the server can never take (here a sample with no name, put in
+// the buffer by hand: the agent never makes one) must not block the
+// others: the agent isolates it, drops it saying so, and delivers the rest
+// in order.
+func TestAgentIsolatesARefusedBatch(t *testing.T) {
+	ts := startServer(t, t.TempDir(), "")
+	var tok struct{ Token string }
+	ts.admin("POST", "/api/v1/agent-tokens", map[string]any{"name": "iso"}, &tok)
+	var logs syncBuffer
+	cfg := agent.Config{Server: ts.base, Token: tok.Token, Host: "iso", Interval: agent.Duration(time.Hour), Collect: []string{"uptime"}}
+	cfg.Defaults()
+	buf := agent.NewMemoryBuffer(cfg.Buffer.MaxBytes)
+	at := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	for i := 0; i < 5; i++ {
+		b := agent.Batch{Time: at.Add(time.Duration(i) * time.Second), Samples: []agent.Sample{{Service: "s", Metric: "m", Value: float64(i)}}}
+		if i == 2 {
+			b.Samples[0].Metric = ""
+		}
+		if err := buf.Put(&b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := agent.New(cfg, buf, slog.New(slog.NewTextHandler(&logs, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the buffer drained", func() bool { return buf.Stats().Batches == 0 })
+	if v := ts.promValue(`count_over_time(perfdata{host="iso",service="s",metric="m"}[1h])`); v != "4" {
+		t.Fatalf("stored %q samples, want the 4 good ones", v)
+	}
+	if !strings.Contains(logs.String(), "refused a batch for good") || !strings.Contains(logs.String(), "samples[0]") {
+		t.Fatalf("the dropped batch must be logged with the server's reason:\n%s", logs.String())
+	}
+}
