@@ -525,6 +525,14 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.pruneAgentBatches(ctx, now)
+	s.agentBatchesIn.WithLabelValues("stored").Add(float64(len(fresh)))
+	s.agentBatchesIn.WithLabelValues("duplicate").Add(float64(dups))
+	s.agentSamples.WithLabelValues("stored").Add(float64(len(samples) - refused))
+	s.agentSamples.WithLabelValues("refused").Add(float64(refused))
+	if refused > 0 {
+		s.log.Warn("agent samples refused by the time-series store (older than its out-of-order window, or a second value at one time)",
+			"agent", a.Name, "host", a.Host, "refused", refused, "of", len(samples))
+	}
 	ans := agent.PushAnswer{Stored: ids, Duplicates: dups, Refused: refused}
 	if a.Desired.Version > 0 {
 		ans.Desired = &a.Desired

@@ -96,6 +96,9 @@ type Server struct {
 	log           *slog.Logger
 	mux           *http.ServeMux
 	agents        agentState
+	// agentSamples counts agent samples by outcome (stored, refused),
+	// agentBatchesIn agent batches (stored, duplicate).
+	agentSamples, agentBatchesIn *prometheus.CounterVec
 }
 
 // route is one API endpoint; the table is also what the OpenAPI test
@@ -242,8 +245,14 @@ func New(opts Options) *Server {
 			Name: "vigie_api_events_refused_total", Help: "Requests to POST /api/v1/events refused, by reason (invalid, too_large, unavailable).",
 		}, []string{"reason"}),
 	}
+	s.agentSamples = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigie_agent_samples_total", Help: "Samples pushed by agents, by outcome (stored; refused by the time-series store: too old, out of order).",
+	}, []string{"outcome"})
+	s.agentBatchesIn = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigie_agent_batches_total", Help: "Batches pushed by agents, by outcome (stored; duplicate: a replay already stored).",
+	}, []string{"outcome"})
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(s.eventsIn, s.eventsRefused)
+		opts.Registerer.MustRegister(s.eventsIn, s.eventsRefused, s.agentSamples, s.agentBatchesIn)
 	}
 	for _, rt := range routes {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))

@@ -165,6 +165,9 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 	if v := ts.promValue(`count_over_time(perfdata_total{host="edge1",service="net eth0",metric="rx_bytes",unit="c"}[1h])`); v != "4" {
 		t.Fatalf("counter samples: %q", v)
 	}
+	if m := ts.metricsText(); !strings.Contains(m, `vigie_agent_batches_total{outcome="duplicate"} 3`) || !strings.Contains(m, `vigie_agent_batches_total{outcome="stored"} 4`) {
+		t.Fatalf("batch counters:\n%s", grepLines(m, "vigie_agent_"))
+	}
 
 	// The state the agent reported becomes the service's state.
 	waitFor(t, "check_x WARNING", func() bool {
