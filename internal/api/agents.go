@@ -52,7 +52,7 @@ const (
 type agentState struct {
 	mu       sync.Mutex
 	locks    map[int64]*sync.Mutex
-	services map[int64]map[string]bool
+	services map[int64]map[string]int64 // service ids by name, per agent
 	// ingest bounds the pushes stored at once across all agents; the rest
 	// wait a moment, then get 503 and come back later (agents back off).
 	ingest    chan struct{}
@@ -63,7 +63,7 @@ func (a *agentState) lock(id int64) *sync.Mutex {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.locks == nil {
-		a.locks, a.services = map[int64]*sync.Mutex{}, map[int64]map[string]bool{}
+		a.locks, a.services = map[int64]*sync.Mutex{}, map[int64]map[string]int64{}
 	}
 	l, ok := a.locks[id]
 	if !ok {
@@ -276,7 +276,7 @@ func (s *Server) agentEnrol(w http.ResponseWriter, r *http.Request) {
 	s.agents.mu.Unlock()
 	// "agent" is the liveness service: CRITICAL while the agent is
 	// silent, on hosts whose own check is something else too.
-	if err := s.ensureAgentServices(ctx, a.ID, h, append([]string{"agent"}, in.Services...), in.Interval.D()); err != nil {
+	if _, err := s.ensureAgentServices(ctx, a.ID, h, append([]string{"agent"}, in.Services...), in.Interval.D()); err != nil {
 		s.writeErr(w, err)
 		return
 	}
@@ -303,53 +303,54 @@ func truncateStr(s string, n int) string {
 	return s
 }
 
-// ensureAgentServices creates the services of kind "agent" a host lacks.
-func (s *Server) ensureAgentServices(ctx context.Context, agentID int64, h inventory.Host, names []string, interval time.Duration) error {
+// ensureAgentServices creates the services of kind "agent" a host lacks,
+// and returns the ids of its services by name.
+func (s *Server) ensureAgentServices(ctx context.Context, agentID int64, h inventory.Host, names []string, interval time.Duration) (map[string]int64, error) {
 	s.agents.mu.Lock()
 	known := s.agents.services[agentID]
 	s.agents.mu.Unlock()
 	if known == nil {
 		have, err := s.st.ListServices(ctx, store.ServiceFilter{HostID: h.ID, Page: store.Page{Limit: 1000}})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		known = map[string]bool{}
+		known = map[string]int64{}
 		for _, sv := range have {
-			known[sv.Name] = true
+			known[sv.Name] = sv.ID
 		}
 	}
 	full := h.CreatedAt != (time.Time{})
 	for _, n := range names {
-		if known[n] {
+		if _, ok := known[n]; ok {
 			continue
 		}
 		if len(known) >= agentServicesMax {
-			return badField("services", "host %q has %d services, the most an agent may create", h.Name, agentServicesMax)
+			return nil, badField("services", "host %q has %d services, the most an agent may create", h.Name, agentServicesMax)
 		}
 		if !full {
 			// The scheduler needs the whole host (address, domain).
 			hh, err := s.st.GetHost(ctx, h.ID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			h, full = hh, true
 		}
 		sv := inventory.Service{HostID: h.ID, Name: n, Check: checks.Spec{"kind": "agent"}, Enabled: true,
 			Source: inventory.SourceAPI, Interval: inventory.Duration(interval), MaxAttempts: 1}
 		if err := s.st.CreateService(ctx, &sv); err != nil && !errors.Is(err, store.ErrConflict) {
-			return err
+			return nil, err
 		} else if err == nil {
 			if err := s.mon.ServiceChanged(sv, h, false); err != nil {
 				s.log.Warn("scheduling an agent service", "host", h.Name, "service", n, "err", err)
 			}
 			s.opts.Hub.Inventory(state.KindService, sv.ID, "create")
 		}
-		known[n] = true
+		known[n] = sv.ID // 0 when made meanwhile by someone else
 	}
 	s.agents.mu.Lock()
 	s.agents.services[agentID] = known
 	s.agents.mu.Unlock()
-	return nil
+	return known, nil
 }
 
 // readAgentBody inflates a gzip or zstd body, bounded on both sides.
@@ -510,15 +511,29 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 			names = append(names, rs.Service)
 		}
 	}
-	if err := s.ensureAgentServices(ctx, a.ID, inventory.Host{ID: a.HostID, Name: a.Host}, names, p.Interval.D()); err != nil {
+	svcIDs, err := s.ensureAgentServices(ctx, a.ID, inventory.Host{ID: a.HostID, Name: a.Host}, names, p.Interval.D())
+	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
 	if s.opts.Agents != nil {
+		newest := map[string]int{}
 		for _, b := range fresh {
 			s.opts.Agents.Report(a.Host, b.Time, b.Results)
+			for _, r := range b.Results {
+				newest[r.Service] = r.State
+			}
 		}
 		s.opts.Agents.Seen(a.Host, p.Interval.D())
+		// A changed state is checked at once rather than at the
+		// service's next turn, so alarms do not wait an interval.
+		for name, st := range newest {
+			if id := svcIDs[name]; id != 0 {
+				if cur, ok := s.mon.Status(state.KindService, id); !ok || !cur.Checked || cur.State != st {
+					s.mon.RunNow(state.KindService, id)
+				}
+			}
+		}
 	}
 	if err := s.st.AddAgentBatches(ctx, a.ID, freshIDs, now, p.Interval.D()); err != nil {
 		s.writeErr(w, err)
