@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -220,7 +219,14 @@ func (s *Server) agentEnrol(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a := agentOf(r)
 	var in agent.Enrolment
-	if !decodeBody(w, r, &in) {
+	// Lenient, as pushes are: agents and servers are upgraded apart.
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", mbe.Limit))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid_body", "decoding the enrolment: "+err.Error())
 		return
 	}
 	if err := inventory.ValidName(in.Host); err != nil {
@@ -425,10 +431,11 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
+	// Unknown fields are ignored, not refused: a newer agent talking to
+	// an older server must not have its batches refused for good (and
+	// dropped) for a field this server does not know.
 	var p agent.Push
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	if err := json.Unmarshal(body, &p); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_body", "decoding the push: "+err.Error())
 		return
 	}

@@ -152,6 +152,11 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 	if json.Unmarshal([]byte(body), &ans); code != 200 || len(ans.Stored) != 3 || ans.Duplicates != 3 {
 		t.Fatalf("replay: %d %s", code, body)
 	}
+	// A field this server does not know (a newer agent) is ignored, not
+	// a reason to refuse the batch.
+	if code, body := c.post("/api/v1/agent/batches", bytes.Replace(mustMarshal(testPush(now.Add(5*time.Second), "a-35")), []byte(`"batches"`), []byte(`"from_the_future":1,"batches"`), 1), ""); code != 200 {
+		t.Fatalf("unknown field: %d %s", code, body)
+	}
 	var zb bytes.Buffer
 	zw, _ := zstd.NewWriter(&zb)
 	json.NewEncoder(zw).Encode(testPush(now.Add(10*time.Second), "a-4"))
@@ -159,13 +164,13 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 	if code, body := c.post("/api/v1/agent/batches", zb.Bytes(), "zstd"); code != 200 {
 		t.Fatalf("zstd push: %d %s", code, body)
 	}
-	if v := ts.promValue(`count_over_time(perfdata{host="edge1",service="cpu",metric="user"}[1h])`); v != "4" {
-		t.Fatalf("samples stored: %q, want 4 (each once)", v)
+	if v := ts.promValue(`count_over_time(perfdata{host="edge1",service="cpu",metric="user"}[1h])`); v != "5" {
+		t.Fatalf("samples stored: %q, want 5 (each once)", v)
 	}
-	if v := ts.promValue(`count_over_time(perfdata_total{host="edge1",service="net eth0",metric="rx_bytes",unit="c"}[1h])`); v != "4" {
+	if v := ts.promValue(`count_over_time(perfdata_total{host="edge1",service="net eth0",metric="rx_bytes",unit="c"}[1h])`); v != "5" {
 		t.Fatalf("counter samples: %q", v)
 	}
-	if m := ts.metricsText(); !strings.Contains(m, `vigie_agent_batches_total{outcome="duplicate"} 3`) || !strings.Contains(m, `vigie_agent_batches_total{outcome="stored"} 4`) {
+	if m := ts.metricsText(); !strings.Contains(m, `vigie_agent_batches_total{outcome="duplicate"} 3`) || !strings.Contains(m, `vigie_agent_batches_total{outcome="stored"} 5`) {
 		t.Fatalf("batch counters:\n%s", grepLines(m, "vigie_agent_"))
 	}
 
