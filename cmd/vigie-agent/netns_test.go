@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -308,6 +309,21 @@ func TestNetworkCut(t *testing.T) {
 		if !got[i].After(got[i-1]) {
 			t.Fatalf("sample at %s twice", got[i])
 		}
+	}
+	// In order: the server counts batches stored after a later one of
+	// the same agent buffer.
+	var metrics bytes.Buffer
+	req, _ := http.NewRequest("GET", c.base+"/metrics", nil)
+	req.SetBasicAuth("admin", adminPW)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		io.Copy(&metrics, resp.Body)
+		resp.Body.Close()
+	}
+	if !strings.Contains(metrics.String(), `vigie_agent_batches_total{outcome="stored"}`) {
+		t.Fatalf("no agent batch counters on /metrics")
+	}
+	if strings.Contains(metrics.String(), `outcome="out_of_order"`) {
+		t.Fatalf("batches arrived out of order:\n%s", metrics.String())
 	}
 	t.Logf("kill -9 during a cut: %d samples taken during the cut before the kill arrived; gaps only while the agent was dead: %v", inCut, gaps(got))
 }

@@ -56,6 +56,15 @@ type agentState struct {
 	// wait a moment, then get 503 and come back later (agents back off).
 	ingest    chan struct{}
 	lastPrune time.Time
+	// order is, per agent, the buffer epoch and highest sequence number
+	// stored, to count batches arriving out of order (there should be
+	// none: the agent sends oldest first and deletes only what is stored).
+	order map[int64]seqMark
+}
+
+type seqMark struct {
+	epoch string
+	seq   uint64
 }
 
 func (a *agentState) lock(id int64) *sync.Mutex {
@@ -547,6 +556,21 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.pruneAgentBatches(ctx, now)
+	s.agents.mu.Lock()
+	if s.agents.order == nil {
+		s.agents.order = map[int64]seqMark{}
+	}
+	mark := s.agents.order[a.ID]
+	for _, b := range fresh {
+		epoch := b.ID[:max(0, strings.LastIndexByte(b.ID, '-'))]
+		if epoch == mark.epoch && b.Seq <= mark.seq {
+			s.agentBatchesIn.WithLabelValues("out_of_order").Inc()
+			continue
+		}
+		mark = seqMark{epoch, b.Seq}
+	}
+	s.agents.order[a.ID] = mark
+	s.agents.mu.Unlock()
 	s.agentBatchesIn.WithLabelValues("stored").Add(float64(len(fresh)))
 	s.agentBatchesIn.WithLabelValues("duplicate").Add(float64(dups))
 	s.agentSamples.WithLabelValues("stored").Add(float64(len(samples) - refused))

@@ -249,7 +249,7 @@ func New(opts Options) *Server {
 		Name: "vigie_agent_samples_total", Help: "Samples pushed by agents, by outcome (stored; refused by the time-series store: too old, out of order).",
 	}, []string{"outcome"})
 	s.agentBatchesIn = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vigie_agent_batches_total", Help: "Batches pushed by agents, by outcome (stored; duplicate: a replay already stored).",
+		Name: "vigie_agent_batches_total", Help: "Batches pushed by agents, by outcome (stored; duplicate: a replay already stored; out_of_order: stored after a later one of the same agent, which the agent's design excludes).",
 	}, []string{"outcome"})
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(s.eventsIn, s.eventsRefused, s.agentSamples, s.agentBatchesIn)

@@ -170,7 +170,8 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 	if v := ts.promValue(`count_over_time(perfdata_total{host="edge1",service="net eth0",metric="rx_bytes",unit="c"}[1h])`); v != "5" {
 		t.Fatalf("counter samples: %q", v)
 	}
-	if m := ts.metricsText(); !strings.Contains(m, `vigie_agent_batches_total{outcome="duplicate"} 3`) || !strings.Contains(m, `vigie_agent_batches_total{outcome="stored"} 5`) {
+	if m := ts.metricsText(); !strings.Contains(m, `vigie_agent_batches_total{outcome="duplicate"} 3`) || !strings.Contains(m, `vigie_agent_batches_total{outcome="stored"} 5`) ||
+		!strings.Contains(m, `vigie_agent_batches_total{outcome="out_of_order"} 2`) { // a-35 and a-4 restart at seq 1 after a-3
 		t.Fatalf("batch counters:\n%s", grepLines(m, "vigie_agent_"))
 	}
 
@@ -293,6 +294,9 @@ func TestAgentBuildsTheDashboard(t *testing.T) {
 		iv, c := a.Settings()
 		return iv == 2*time.Second && fmt.Sprint(c) == "[uptime]"
 	})
+	if m := ts.metricsText(); strings.Contains(m, `outcome="out_of_order"`) || !strings.Contains(m, `vigie_agent_batches_total{outcome="stored"}`) {
+		t.Fatalf("a real agent's batches must arrive in order:\n%s", grepLines(m, "vigie_agent_"))
+	}
 	cancel()
 	<-done
 	if strings.Contains(logs.String(), tok.Token) || strings.Contains(logs.String(), tok.Token[4:]) {
