@@ -176,3 +176,20 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+// The example shipped for /etc/vigie/agent.yaml must load and validate
+// (with a token, which the systemd unit passes by file).
+func TestPackagedConfig(t *testing.T) {
+	c, err := LoadFile("../../packaging/agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Token = "vga_x"
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Nagios) == 0 || len(c.Munin) == 0 || c.Interval.D() != 10*time.Second {
+		t.Fatalf("%+v", c)
+	}
+}
