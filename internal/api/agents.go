@@ -340,7 +340,11 @@ func (s *Server) ensureAgentServices(ctx context.Context, agentID int64, h inven
 			continue
 		}
 		if len(known) >= agentServicesMax {
-			return nil, badField("services", "host %q has %d services, the most an agent may create", h.Name, agentServicesMax)
+			// Not an error: the batch's samples are stored already, and
+			// refusing it would make the agent drop it. The state of
+			// such a service is simply not followed.
+			s.log.Warn("an agent reports more services than it may create; ignoring the rest", "host", h.Name, "service", n, "max", agentServicesMax)
+			continue
 		}
 		if !full {
 			// The scheduler needs the whole host (address, domain).
