@@ -343,7 +343,12 @@ func (s *Server) ensureAgentServices(ctx context.Context, agentID int64, h inven
 			// Not an error: the batch's samples are stored already, and
 			// refusing it would make the agent drop it. The state of
 			// such a service is simply not followed.
-			s.log.Warn("an agent reports more services than it may create; ignoring the rest", "host", h.Name, "service", n, "max", agentServicesMax)
+			if len(known) < 2*agentServicesMax {
+				// Remembered (id 0: not followed), so the warning is said
+				// once per name, within a bound.
+				s.log.Warn("an agent reports more services than it may create; ignoring the rest", "host", h.Name, "service", n, "max", agentServicesMax)
+				known[n] = 0
+			}
 			continue
 		}
 		if !full {
