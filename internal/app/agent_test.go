@@ -359,3 +359,31 @@ func TestAgentIsolatesARefusedBatch(t *testing.T) {
 		t.Fatalf("the dropped batch must be logged with the server's reason:\n%s", logs.String())
 	}
 }
+
+// An agent reporting more services than it may create still has its
+// batch stored; the extra services are not created.
+func TestAgentServiceCap(t *testing.T) {
+	ts := startServer(t, t.TempDir(), "")
+	var tok struct{ Token string }
+	ts.admin("POST", "/api/v1/agent-tokens", map[string]any{"name": "cap"}, &tok)
+	c := agentClient{ts, tok.Token}
+	if code, body := c.post("/api/v1/agent/enrol", mustMarshal(agent.Enrolment{Host: "cap", Interval: agent.Duration(time.Minute), Services: manyIDs(201)}), ""); code != 400 || !strings.Contains(body, "at most 200") {
+		t.Fatalf("enrolling with 201 services: %d %s", code, body)
+	}
+	if code, _ := c.post("/api/v1/agent/enrol", mustMarshal(agent.Enrolment{Host: "cap", Interval: agent.Duration(time.Minute)}), ""); code != 200 {
+		t.Fatalf("enrol: %d", code)
+	}
+	p := testPush(time.Now().Add(-time.Minute), "c-1")
+	p.Batches[0].Results = nil
+	for _, n := range manyIDs(250) {
+		p.Batches[0].Results = append(p.Batches[0].Results, agent.Result{Service: n})
+	}
+	if code, body := c.post("/api/v1/agent/batches", gz(t, p), "gzip"); code != 200 {
+		t.Fatalf("push over the cap: %d %s", code, body)
+	}
+	var s struct{ Items []struct{ Name string } }
+	ts.admin("GET", "/api/v1/hosts/cap/services?limit=1000", nil, &s)
+	if len(s.Items) != 200 {
+		t.Fatalf("%d services, want the cap of 200", len(s.Items))
+	}
+}
