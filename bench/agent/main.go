@@ -9,7 +9,11 @@
 //     bounded rate and unbounded;
 //
 //   - ingestion of 1,000 simulated agents: enrolled, each pushing batches
-//     of the size a real collection makes (batches/s, samples/s).
+//     of the size a real collection makes (batches/s, samples/s);
+//
+//   - the same 1,000 agents coming back at once from an outage, through
+//     the real agent sender, while a console reads: catch-up time and the
+//     console's latency meanwhile.
 //
 //     go run ./bench/agent [-duration 60s] [-agents 1000] [-rounds 10]
 package main
@@ -29,6 +33,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +52,7 @@ func main() {
 	agents := flag.Int("agents", 1000, "simulated agents")
 	rounds := flag.Int("rounds", 10, "pushes per simulated agent")
 	workers := flag.Int("workers", 64, "concurrent pushes")
+	backlog := flag.Int("backlog", 12, "outage batches each agent brings back in the herd run")
 	only := flag.String("only", "", "run one part: cost, replay or ingestion")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (server included) here")
 	flag.Parse()
@@ -72,7 +78,8 @@ func main() {
 		replay(base, apiTok, dir)
 	}
 	if *only == "" || *only == "ingestion" {
-		ingestion(base, apiTok, *agents, *rounds, *workers)
+		tokens, template := ingestion(base, apiTok, *agents, *rounds, *workers)
+		herd(base, apiTok, tokens, template, *backlog)
 	}
 }
 
@@ -232,7 +239,7 @@ func replay(base, apiTok, dir string) {
 
 // ingestion enrols n simulated agents and has each push rounds batches
 // the size of a real collection, from workers concurrent connections.
-func ingestion(base, apiTok string, n, rounds, workers int) {
+func ingestion(base, apiTok string, n, rounds, workers int) ([]string, agent.Batch) {
 	// A real collection of this host gives the batch shape.
 	buf := agent.NewMemoryBuffer(64 << 20)
 	cfg := agent.Config{Server: base, Token: "x", Host: "shape"}
@@ -320,4 +327,101 @@ func ingestion(base, apiTok string, n, rounds, workers int) {
 	fmt.Printf("server ingestion, %d agents × %d batches, %d concurrent pushes, client and server on this machine:\n", n, rounds, workers)
 	fmt.Printf("  %d batches stored in %s: %.0f batches/s, %.0f samples/s (%d failed)\n", pushes.Load(), el.Round(time.Millisecond), float64(pushes.Load())/el.Seconds(), samples/el.Seconds(), failed.Load())
 	fmt.Printf("  %d agents at a 10 s interval need %.0f batches/s: %.1f× headroom\n", n, float64(n)/10, float64(pushes.Load())/el.Seconds()/(float64(n)/10))
+	return tokens, template
+}
+
+// countHandler counts the agents' failed pushes (the server said busy, or
+// timed out) and throws the lines away.
+type countHandler struct{ failed *atomic.Int64 }
+
+func (h countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "sending batches" {
+		h.failed.Add(1)
+	}
+	return nil
+}
+func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countHandler) WithGroup(string) slog.Handler      { return h }
+
+// herd brings every simulated agent back at once, each with a backlog of
+// outage batches, through the real agent sender (bounded rate, backoff
+// with jitter), while a console user reads the host list: how long the
+// fleet takes to catch up, and whether the server stays responsive.
+func herd(base, apiTok string, tokens []string, template agent.Batch, backlog int) {
+	var failed atomic.Int64
+	log := slog.New(countHandler{&failed})
+	agents := make([]*agent.Agent, len(tokens))
+	bufs := make([]*agent.MemoryBuffer, len(tokens))
+	start := time.Now().Add(-time.Duration(backlog+1) * 10 * time.Second).Truncate(10 * time.Second)
+	total := 0
+	for i, tok := range tokens {
+		cfg := agent.Config{Server: base, Token: tok, Host: fmt.Sprintf("sim-%04d", i), Interval: agent.Duration(time.Hour), Collect: []string{"uptime"}}
+		cfg.Defaults()
+		bufs[i] = agent.NewMemoryBuffer(cfg.Buffer.MaxBytes)
+		for r := 0; r < backlog; r++ {
+			b := template
+			b.Time = start.Add(time.Duration(r) * 10 * time.Second).Add(time.Second) // beside the ingestion run's times
+			check(bufs[i].Put(&b))
+			total += len(b.Samples)
+		}
+		a, err := agent.New(cfg, bufs[i], log)
+		check(err)
+		agents[i] = a
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var lat []time.Duration
+	var latMu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		client := &http.Client{Timeout: 30 * time.Second}
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			req, _ := http.NewRequest("GET", base+"/api/v1/hosts?limit=50", nil)
+			req.Header.Set("Authorization", "Bearer "+apiTok)
+			t := time.Now()
+			resp, err := client.Do(req)
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			latMu.Lock()
+			lat = append(lat, time.Since(t))
+			latMu.Unlock()
+		}
+	}()
+	t0 := time.Now()
+	for _, a := range agents {
+		go a.Run(ctx)
+	}
+	for {
+		left := 0
+		for _, b := range bufs {
+			left += b.Stats().Batches
+		}
+		if left == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	el := time.Since(t0)
+	close(done)
+	latMu.Lock()
+	slices.Sort(lat)
+	p := func(q float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(q*float64(len(lat))))].Round(time.Millisecond)
+	}
+	fmt.Printf("%d agents back at once, %d outage batches each (%d samples), real agent senders:\n", len(tokens), backlog, total)
+	fmt.Printf("  all caught up in %s (%.0f batches/s); %d pushes answered busy or timed out, retried after backoff\n",
+		el.Round(time.Millisecond), float64(len(tokens)*backlog)/el.Seconds(), failed.Load())
+	fmt.Printf("  a console reading the host list meanwhile: p50 %s, p99 %s, max %s over %d requests\n", p(0.5), p(0.99), p(1), len(lat))
+	latMu.Unlock()
 }

@@ -433,6 +433,19 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "not_enrolled", "enrol first: POST /api/v1/agent/enrol")
 		return
 	}
+	// The slot is taken before the body is read: pushes waiting for one
+	// cost no CPU (their bodies wait in the sockets), so a fleet coming
+	// back at once queues instead of decoding all at once.
+	select {
+	case s.agents.ingest <- struct{}{}:
+		defer func() { <-s.agents.ingest }()
+	case <-time.After(5 * time.Second):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "busy", "too many agents pushing at once; retry later")
+		return
+	case <-ctx.Done():
+		return
+	}
 	body, err := readAgentBody(r)
 	var (
 		ee *encodingError
@@ -473,16 +486,6 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.opts.Samples == nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the time-series store is off")
-		return
-	}
-	select {
-	case s.agents.ingest <- struct{}{}:
-		defer func() { <-s.agents.ingest }()
-	case <-time.After(5 * time.Second):
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "busy", "too many agents pushing at once; retry later")
-		return
-	case <-ctx.Done():
 		return
 	}
 	l := s.agents.lock(a.ID)
