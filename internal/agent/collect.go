@@ -2,9 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/disk"
@@ -25,6 +28,14 @@ type collector interface {
 // change in CPU times since the previous run.
 type system struct {
 	prevCPU *cpu.TimesStat
+	// usage reads one file system's usage (disk.UsageWithContext); statfs
+	// on a dead NFS server blocks for good and cannot be cancelled, so
+	// each call runs apart, bounded by usageTimeout, and a mount point
+	// that hung is skipped until its call returns.
+	usage        func(ctx context.Context, path string) (*disk.UsageStat, error)
+	usageTimeout time.Duration
+	mu           sync.Mutex
+	hung         map[string]bool
 }
 
 func (s *system) collector(name string) collector {
@@ -38,7 +49,7 @@ func (s *system) collector(name string) collector {
 	case "swap":
 		return collectFunc(collectSwap)
 	case "filesystems":
-		return collectFunc(collectFilesystems)
+		return collectFunc(s.filesystems)
 	case "disks":
 		return collectFunc(collectDisks)
 	case "network":
@@ -130,9 +141,9 @@ func collectSwap(ctx context.Context, out []Sample) ([]Sample, error) {
 		Sample{Service: "swap", Metric: "out", Unit: "c", Value: float64(m.Sout)}), nil
 }
 
-// collectFilesystems reports every real file system once (bind mounts of
-// one device would repeat it).
-func collectFilesystems(ctx context.Context, out []Sample) ([]Sample, error) {
+// filesystems reports every real file system once (bind mounts of one
+// device would repeat it).
+func (s *system) filesystems(ctx context.Context, out []Sample) ([]Sample, error) {
 	parts, err := disk.PartitionsWithContext(ctx, false)
 	if err != nil && len(parts) == 0 {
 		return out, fmt.Errorf("listing file systems: %w", err)
@@ -145,7 +156,7 @@ func collectFilesystems(ctx context.Context, out []Sample) ([]Sample, error) {
 			continue
 		}
 		seen[p.Device] = true
-		u, err := disk.UsageWithContext(ctx, p.Mountpoint)
+		u, err := s.usageOf(ctx, p.Mountpoint)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("file system %s: %w", p.Mountpoint, err)
@@ -163,6 +174,57 @@ func collectFilesystems(ctx context.Context, out []Sample) ([]Sample, error) {
 			Sample{Service: svc, Metric: "inodes_free", Value: float64(u.InodesFree)})
 	}
 	return out, firstErr
+}
+
+var errHung = errors.New("not answering (a dead network file system?); skipped until it does")
+
+func (s *system) usageOf(ctx context.Context, path string) (*disk.UsageStat, error) {
+	s.mu.Lock()
+	if s.hung == nil {
+		s.hung = map[string]bool{}
+	}
+	if s.hung[path] {
+		s.mu.Unlock()
+		return nil, errHung
+	}
+	s.mu.Unlock()
+	usage, timeout := s.usage, s.usageTimeout
+	if usage == nil {
+		usage = disk.UsageWithContext
+	}
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	type answer struct {
+		u   *disk.UsageStat
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		u, err := usage(ctx, path)
+		ch <- answer{u, err}
+		s.mu.Lock()
+		delete(s.hung, path) // back: measured again from the next run
+		s.mu.Unlock()
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case a := <-ch:
+		return a.u, a.err
+	case <-t.C:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		// The call may have returned just now: its answer is then in ch
+		// (sent before it clears hung), else it clears hung later.
+		select {
+		case a := <-ch:
+			return a.u, a.err
+		default:
+		}
+		s.hung[path] = true
+		return nil, errHung
+	}
 }
 
 func collectDisks(ctx context.Context, out []Sample) ([]Sample, error) {

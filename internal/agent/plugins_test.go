@@ -3,11 +3,15 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shirou/gopsutil/v4/disk"
 )
 
 func mustJSON(t testing.TB, v any) []byte {
@@ -191,5 +195,41 @@ func TestPackagedConfig(t *testing.T) {
 	}
 	if len(c.Nagios) == 0 || len(c.Munin) == 0 || c.Interval.D() != 10*time.Second {
 		t.Fatalf("%+v", c)
+	}
+}
+
+// A file system whose statfs never returns (a dead NFS server) costs one
+// timeout, is skipped while it hangs, and is measured again once it
+// answers.
+func TestHungFilesystemSkipped(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	s := &system{usageTimeout: 50 * time.Millisecond}
+	s.usage = func(ctx context.Context, path string) (*disk.UsageStat, error) {
+		calls.Add(1)
+		<-release
+		return &disk.UsageStat{Path: path, Total: 100}, nil
+	}
+	start := time.Now()
+	if _, err := s.usageOf(context.Background(), "/mnt/nfs"); !errors.Is(err, errHung) {
+		t.Fatalf("first call: %v", err)
+	}
+	if _, err := s.usageOf(context.Background(), "/mnt/nfs"); !errors.Is(err, errHung) || calls.Load() != 1 {
+		t.Fatalf("while hung: %v, %d calls (want no second blocked call)", err, calls.Load())
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatal("a hung file system must not hold the collection")
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		u, err := s.usageOf(context.Background(), "/mnt/nfs")
+		if err == nil && u.Total == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not measured again after it answered: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
