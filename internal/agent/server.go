@@ -21,6 +21,19 @@ type Registration struct {
 	Desired   Desired   `json:"config"`
 }
 
+// TimedResult is a result with the time of its batch, as the server keeps
+// the newest of each service.
+type TimedResult struct {
+	Result
+	At time.Time
+}
+
+// HostResult is a stored result with the host it belongs to.
+type HostResult struct {
+	Host string
+	TimedResult
+}
+
 // SilentAfter is how many intervals without a word make an agent silent.
 const SilentAfter = 3
 
@@ -74,6 +87,21 @@ func (l *Liveness) Seen(host string, interval time.Duration) {
 	}
 }
 
+// Restore sets what the store remembers of an agent host after a server
+// restart: when it was last heard from, at which interval. Silence is then
+// measured from there, not from the restart.
+func (l *Liveness) Restore(host string, seen time.Time, interval time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.host(host)
+	if seen.After(h.seen) {
+		h.seen = seen
+	}
+	if interval > 0 && h.interval == 0 {
+		h.interval = interval
+	}
+}
+
 // Report keeps the newest result of each service of a batch.
 func (l *Liveness) Report(host string, at time.Time, rs []Result) {
 	l.mu.Lock()
@@ -95,7 +123,7 @@ func (l *Liveness) HostState(host string, started time.Time) (up bool, silent ti
 	defer l.mu.Unlock()
 	h, ok := l.hosts[host]
 	now := l.now()
-	if !ok {
+	if !ok || h.seen.IsZero() {
 		// Not heard from since the server started: give it a silence
 		// period to come back before calling it down.
 		return now.Sub(started) < SilentAfter*time.Minute, now.Sub(started)

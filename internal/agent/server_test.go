@@ -44,4 +44,11 @@ func TestLiveness(t *testing.T) {
 	if _, _, _, ok := l.ServiceResult("h", "nope"); ok {
 		t.Fatal("unknown service reported")
 	}
+
+	// After a server restart, silence counts from the stored last contact.
+	l2 := NewLiveness(func() time.Time { return now })
+	l2.Restore("h", now.Add(-time.Minute), 10*time.Second)
+	if up, silent := l2.HostState("h", now); up || silent != time.Minute {
+		t.Fatalf("restored: up %v silent %s, want down for a minute", up, silent)
+	}
 }

@@ -563,7 +563,23 @@ func (s *Server) agentBatches(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if err := s.st.AddAgentBatches(ctx, a.ID, freshIDs, now, p.Interval.D()); err != nil {
+	// The newest result of each service is stored with the batch ids,
+	// before the answer: a server restart does not forget the states.
+	var latest []agent.TimedResult
+	at := map[string]int{}
+	for _, b := range fresh {
+		for _, r := range b.Results {
+			if i, ok := at[r.Service]; ok {
+				if !b.Time.Before(latest[i].At) {
+					latest[i] = agent.TimedResult{Result: r, At: b.Time}
+				}
+				continue
+			}
+			at[r.Service] = len(latest)
+			latest = append(latest, agent.TimedResult{Result: r, At: b.Time})
+		}
+	}
+	if err := s.st.AddAgentBatches(ctx, a.ID, freshIDs, now, p.Interval.D(), latest); err != nil {
 		s.writeErr(w, err)
 		return
 	}

@@ -7,7 +7,32 @@ import (
 
 	"github.com/vigie-monitoring/vigie/internal/agent"
 	"github.com/vigie-monitoring/vigie/internal/checks"
+	"github.com/vigie-monitoring/vigie/internal/store"
 )
+
+// restoreAgents gives the liveness registry what the store remembers: when
+// each agent was last heard from and the newest state of each of its
+// services, so that a restart of the server neither forgets the states
+// agents reported nor takes a silent agent for a live one.
+func restoreAgents(ctx context.Context, st store.Store, live *agent.Liveness) error {
+	regs, err := st.ListAgents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range regs {
+		if r.Host != "" && !r.LastSeen.IsZero() {
+			live.Restore(r.Host, r.LastSeen, r.Interval.D())
+		}
+	}
+	rs, err := st.ListAgentResults(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		live.Report(r.Host, r.At, []agent.Result{r.Result})
+	}
+	return nil
+}
 
 // agentCheck answers the "agent" check kind from what agents pushed: the
 // host (and its "agent" service) is DOWN/CRITICAL once its agent has been

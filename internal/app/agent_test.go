@@ -387,3 +387,56 @@ func TestAgentServiceCap(t *testing.T) {
 		t.Fatalf("%d services, want the cap of 200", len(s.Items))
 	}
 }
+
+// The states agents reported are stored before the answer: a restarted
+// server answers them at once, without waiting for the agent.
+func TestAgentStatesSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, "")
+	var tok struct{ Token string }
+	ts.admin("POST", "/api/v1/agent-tokens", map[string]any{"name": "rs"}, &tok)
+	c := agentClient{ts, tok.Token}
+	if code, _ := c.post("/api/v1/agent/enrol", mustMarshal(agent.Enrolment{Host: "rs", Interval: agent.Duration(time.Hour), Services: []string{"check_x"}}), ""); code != 200 {
+		t.Fatal("enrol")
+	}
+	p := testPush(time.Now().Add(-time.Minute), "r-1")
+	p.Interval = agent.Duration(time.Hour)
+	p.Batches[0].Results = []agent.Result{{Service: "check_x", State: 2, Output: "disk full"}}
+	if code, body := c.post("/api/v1/agent/batches", gz(t, p), "gzip"); code != 200 {
+		t.Fatalf("push: %d %s", code, body)
+	}
+	ts.stop()
+	restarted := time.Now()
+	ts = startServer(t, dir, "")
+	// Checked again after the restart (not the status stored before it),
+	// the service still has the state the agent reported.
+	var id int64
+	var s struct {
+		Items []struct {
+			ID                  int64
+			Name, State, Output string
+			LastCheck           *time.Time `json:"last_check"`
+		}
+	}
+	ts.admin("GET", "/api/v1/hosts/rs/services", nil, &s)
+	for _, x := range s.Items {
+		if x.Name == "check_x" {
+			id = x.ID
+		}
+	}
+	if code := ts.admin("POST", fmt.Sprintf("/api/v1/services/%d/check", id), nil, nil); code/100 != 2 {
+		t.Fatalf("check now: %d", code)
+	}
+	waitFor(t, "check_x checked after the restart", func() bool {
+		ts.admin("GET", "/api/v1/hosts/rs/services", nil, &s)
+		for _, x := range s.Items {
+			if x.Name == "check_x" && x.LastCheck != nil && x.LastCheck.After(restarted) {
+				if x.State != "CRITICAL" || !strings.Contains(x.Output, "disk full") {
+					t.Fatalf("after the restart: %s %q, want the CRITICAL the agent reported", x.State, x.Output)
+				}
+				return true
+			}
+		}
+		return false
+	})
+}

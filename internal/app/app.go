@@ -169,6 +169,10 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	a.mon = newMonitor(a.engine, cfg.Scheduler)
 	a.mon.self = a.selfCheck
 	a.live = agent.NewLiveness(nil)
+	if err := restoreAgents(ctx, st, a.live); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.mon.agent = agentCheck(a.live, time.Now())
 	a.checkEv.names, a.checkEv.domainOf = a.mon.names, a.mon.DomainOf
 	a.mon.removed = a.checkEv.removed

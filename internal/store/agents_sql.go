@@ -112,30 +112,59 @@ func (d *DB) SeenAgentBatches(ctx context.Context, agentID int64, ids []string) 
 	return seen, nil
 }
 
-// AddAgentBatches records batch ids as stored and the agent's contact, in
-// one transaction (one commit a push); ids already recorded are left as
-// they are.
-func (d *DB) AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time, interval time.Duration) error {
+// AddAgentBatches records, in one transaction (one commit a push), batch
+// ids as stored, the agent's contact, and the newest result of each
+// service reported (an older one never replaces a newer). Ids already
+// recorded are left as they are.
+func (d *DB) AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time, interval time.Duration, results []agent.TimedResult) error {
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, d.q("UPDATE agents SET last_seen_ms = ?, interval_ms = ? WHERE id = ?"), ms(at), interval.Milliseconds(), agentID); err != nil {
 			return err
 		}
-		if len(ids) == 0 {
-			return nil
-		}
-		st, err := tx.PrepareContext(ctx, d.q("INSERT INTO agent_batches (agent_id, batch_id, stored_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"))
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, id := range ids {
-			if _, err := st.ExecContext(ctx, agentID, id, ms(at)); err != nil {
+		if len(ids) > 0 {
+			st, err := tx.PrepareContext(ctx, d.q("INSERT INTO agent_batches (agent_id, batch_id, stored_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"))
+			if err != nil {
 				return err
+			}
+			defer st.Close()
+			for _, id := range ids {
+				if _, err := st.ExecContext(ctx, agentID, id, ms(at)); err != nil {
+					return err
+				}
+			}
+		}
+		if len(results) > 0 {
+			st, err := tx.PrepareContext(ctx, d.q(`INSERT INTO agent_results (agent_id, service, state, output, at_ms) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (agent_id, service) DO UPDATE SET state = excluded.state, output = excluded.output, at_ms = excluded.at_ms
+				WHERE excluded.at_ms >= agent_results.at_ms`))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, r := range results {
+				if _, err := st.ExecContext(ctx, agentID, r.Service, r.State, r.Output, ms(r.At)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
-	return wrap(err, fmt.Sprintf("recording agent %d's batch ids", agentID))
+	return wrap(err, fmt.Sprintf("recording agent %d's batches", agentID))
+}
+
+// ListAgentResults returns the newest result of every service of every
+// enrolled agent, with its host.
+func (d *DB) ListAgentResults(ctx context.Context) ([]agent.HostResult, error) {
+	out, err := list(ctx, d, func(r scanner) (agent.HostResult, error) {
+		var (
+			x  agent.HostResult
+			at int64
+		)
+		err := r.Scan(&x.Host, &x.Service, &x.State, &x.Output, &at)
+		x.At = fromMS(at)
+		return x, err
+	}, "SELECT a.host_name, r.service, r.state, r.output, r.at_ms FROM agent_results r JOIN agents a ON a.id = r.agent_id WHERE a.host_name <> '' ORDER BY a.id, r.service")
+	return out, wrap(err, "listing agent results")
 }
 
 // PruneAgentBatches forgets batch ids stored before t: an agent replays

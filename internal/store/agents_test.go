@@ -38,10 +38,13 @@ func testAgents(t *testing.T, st Store) {
 		t.Fatalf("after update: %+v", back)
 	}
 	// Batch ids: recorded once, recognised after, per agent.
-	if err := st.AddAgentBatches(ctx, a.ID, []string{"e-1", "e-2"}, t0, 5*time.Second); err != nil {
+	if err := st.AddAgentBatches(ctx, a.ID, []string{"e-1", "e-2"}, t0, 5*time.Second,
+		[]agent.TimedResult{{Result: agent.Result{Service: "disk", State: 2, Output: "full"}, At: t0}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddAgentBatches(ctx, a.ID, []string{"e-2", "e-3"}, t0.Add(time.Hour), 5*time.Second); err != nil {
+	if err := st.AddAgentBatches(ctx, a.ID, []string{"e-2", "e-3"}, t0.Add(time.Hour), 5*time.Second,
+		[]agent.TimedResult{{Result: agent.Result{Service: "disk", State: 0, Output: "older"}, At: t0.Add(-time.Minute)},
+			{Result: agent.Result{Service: "load", State: 1, Output: "busy"}, At: t0}}); err != nil {
 		t.Fatalf("recording a known id again: %v", err)
 	}
 	if back, _ := st.GetAgent(ctx, a.ID); !back.LastSeen.Equal(t0.Add(time.Hour)) || back.Interval.D() != 5*time.Second {
@@ -50,6 +53,12 @@ func testAgents(t *testing.T, st Store) {
 	seen, err := st.SeenAgentBatches(ctx, a.ID, []string{"e-1", "e-3", "e-4"})
 	if err != nil || !seen["e-1"] || !seen["e-3"] || seen["e-4"] || len(seen) != 2 {
 		t.Fatalf("seen %v %v", seen, err)
+	}
+	// The newest result per service; an older one never replaces it.
+	rs, err := st.ListAgentResults(ctx)
+	if err != nil || len(rs) != 2 || rs[0].Service != "disk" || rs[0].State != 2 || rs[0].Output != "full" || !rs[0].At.Equal(t0) ||
+		rs[1].Service != "load" || rs[1].Host != "edge-host" {
+		t.Fatalf("results: %+v %v", rs, err)
 	}
 	if n, err := st.PruneAgentBatches(ctx, t0.Add(time.Minute)); err != nil || n != 2 {
 		t.Fatalf("prune: %d %v", n, err)

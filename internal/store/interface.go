@@ -172,7 +172,8 @@ type Agents interface {
 	GetAgentByHash(ctx context.Context, hash string) (agent.Registration, error)
 	ListAgents(ctx context.Context) ([]agent.Registration, error)
 	SeenAgentBatches(ctx context.Context, agentID int64, ids []string) (map[string]bool, error)
-	AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time, interval time.Duration) error
+	AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time, interval time.Duration, results []agent.TimedResult) error
+	ListAgentResults(ctx context.Context) ([]agent.HostResult, error)
 	PruneAgentBatches(ctx context.Context, before time.Time) (int, error)
 }
 

@@ -21,7 +21,19 @@ CREATE TABLE agent_batches (
     PRIMARY KEY (agent_id, batch_id)
 );
 CREATE INDEX agent_batches_stored ON agent_batches (stored_ms);
+-- The newest state each agent reported for each of its services, written
+-- with the batch ids: it survives a restart of the server, which answers
+-- the agent check kind from it until the agent speaks again.
+CREATE TABLE agent_results (
+    agent_id BIGINT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    service  TEXT NOT NULL,
+    state    BIGINT NOT NULL,
+    output   TEXT NOT NULL,
+    at_ms    BIGINT NOT NULL,
+    PRIMARY KEY (agent_id, service)
+);
 
 -- +goose Down
+DROP TABLE agent_results;
 DROP TABLE agent_batches;
 DROP TABLE agents;
