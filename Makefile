@@ -48,12 +48,14 @@ fuzz:
 
 # Throughput and lateness of the scheduler against 10,000 loopback services:
 # native TCP checks, the check_tcp plugin through exec, and Nagios 4 (the
-# peer, installed here from Debian) on the same work.
+# peer, installed here from Debian) on the same work; SNMP interface polls
+# against a local snmpd beside net-snmp's snmpbulkwalk.
 bench:
 	./scripts/install-deps.sh --bench
 	$(GO) run ./bench/tcpchecks
 	$(GO) run ./bench/metrics
 	$(GO) run ./bench/alarms
+	$(GO) run ./bench/snmp
 	$(GO) run ./bench/agent
 
 clean:

@@ -16,6 +16,8 @@ packages=(
   ca-certificates
   prometheus                  # remote-write peer: receiver for vigie's queue, sender into vigie
   prometheus-alertmanager     # sends real webhook notifications to the Alertmanager source
+  snmpd                       # a real SNMP agent polled by the SNMP tests
+  snmp                        # snmpget/snmpbulkwalk (the SNMP tests' reference), snmptrap (real traps to the trap receiver)
 )
 # `install-deps.sh --bench` adds the peers the benchmarks run beside vigie.
 if [ "${1:-}" = "--bench" ]; then

@@ -181,6 +181,10 @@ type Store interface {
 	ListLogs(ctx context.Context, f LogFilter) ([]LogEvent, error)
 	// DeleteLogsBefore drops the log events older than t.
 	DeleteLogsBefore(ctx context.Context, t time.Time) (int, error)
+	// StateChangesSince returns the state changes (open, stateinc,
+	// statedec steps) of every key from since on, oldest first: the
+	// flapping counts a restart resumes.
+	StateChangesSince(ctx context.Context, since time.Time) ([]KeyTime, error)
 	// LastSeenTimes returns the saved last-seen times of the sources idle
 	// rules watch; SaveLastSeen adds or updates some.
 	LastSeenTimes(ctx context.Context) ([]LastSeen, error)
@@ -191,6 +195,12 @@ type Store interface {
 	CreateMaintenance(ctx context.Context, m *Maintenance) error
 	DeleteMaintenance(ctx context.Context, id int64) error
 	GroupHosts(ctx context.Context, group string) ([]string, error)
+}
+
+// KeyTime is a time something happened to an alarm key.
+type KeyTime struct {
+	Key  events.Key
+	Time time.Time
 }
 
 // LogEvent is a kept log event.

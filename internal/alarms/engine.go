@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,6 +139,17 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.started = opts.Now().UTC()
 	e.lastPrune = e.started
+	if e.flapChanges > 0 {
+		// The change times are in the steps: a restart resumes the counts
+		// rather than forgiving a key that flapped just before it.
+		changes, err := opts.Store.StateChangesSince(ctx, e.started.Add(-e.flapWindow))
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range changes {
+			e.flaps[c.Key] = append(e.flaps[c.Key], c.Time)
+		}
+	}
 	if err := e.loadIdle(ctx); err != nil {
 		return nil, err
 	}
@@ -586,8 +598,10 @@ type Action struct {
 	// Criticality and Lock are a criticality change.
 	Criticality string
 	Lock        bool
-	// Users are a transfer's recipients.
+	// Users are a transfer's recipients; Teams, the teams they were
+	// chosen through, are named in its step.
 	Users []string
+	Teams []string
 }
 
 // ErrInvalidAction is an action that does not apply.
@@ -670,7 +684,11 @@ func (b *batchState) act(a *Alarm, act Action) error {
 			return fmt.Errorf("transfer: no users: %w", ErrInvalidAction)
 		}
 		a.Assignees = slices.Clone(act.Users)
-		b.step(a, StepTransfer, act.Author, act.Comment, fmt.Sprint(act.Users))
+		v := strings.Join(act.Users, ", ")
+		if len(act.Teams) > 0 {
+			v += " (teams " + strings.Join(act.Teams, ", ") + ")"
+		}
+		b.step(a, StepTransfer, act.Author, act.Comment, v)
 	case StepCancel:
 		if err := openOnly(); err != nil {
 			return err

@@ -583,20 +583,63 @@ func TestFlappingAcrossAlarms(t *testing.T) {
 		t.Fatalf("steps: %v", got)
 	}
 	// After a restart the flag stays, and ends a whole window after the
-	// start (the change times are not kept).
+	// last change (t0+26m), whose time the steps kept.
 	e2 := flapEngine(t, st, 0, c)
-	c.Add(10*time.Minute - time.Second)
-	e2.Tick(ctx)
+	c.t = t0.Add(36*time.Minute - time.Second)
+	if err := e2.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if a, _ = e2.OpenAlarm(a.Key()); !a.Flapping {
 		t.Fatalf("flag lost at the restart: %+v", a)
 	}
-	c.Add(time.Second)
+	c.t = t0.Add(36 * time.Minute)
 	if err := e2.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if a, _ = e2.OpenAlarm(a.Key()); a.Flapping {
-		t.Fatalf("flapping a window after the restart: %+v", a)
+		t.Fatalf("flapping a window after the last change: %+v", a)
 	}
+}
+
+// A restart resumes the count of changes within the window: four before
+// it and one after make the alarm flap; changes older than the window,
+// and those of other keys, do not count.
+func TestFlappingCountSurvivesRestart(t *testing.T) {
+	bothStores(t, func(t *testing.T, st store.Store) {
+		c := &clock{t: t0}
+		e := flapEngine(t, st, 0, c)
+		send := func(e *alarms.Engine, component string, s int) {
+			t.Helper()
+			if err := e.Ingest(ctx, []events.Event{ev(component, "disk", s, "")}); err != nil {
+				t.Fatal(err)
+			}
+			c.Add(time.Minute)
+		}
+		send(e, "db2", 3) // out of the window by the end
+		c.Add(15 * time.Minute)
+		for _, s := range []int{1, 3, 1, 3} {
+			send(e, "db2", s)
+			send(e, "db3", s)
+		}
+		// 1,100 changes of another key, newer than db2's: the store reads
+		// the steps a page at a time, and db2's are past the first page.
+		flips := make([]events.Event, 1100)
+		for i := range flips {
+			flips[i] = ev("db4", "disk", 1+2*(i%2), "")
+		}
+		if err := e.Ingest(ctx, flips); err != nil {
+			t.Fatal(err)
+		}
+		e2 := flapEngine(t, st, 0, c)
+		k := events.Key{Connector: "nagios", ConnectorName: "n1", Component: "db2", Resource: "disk"}
+		if a, _ := e2.OpenAlarm(k); a.Flapping {
+			t.Fatalf("flapping with 4 changes in the window: %+v", a)
+		}
+		send(e2, "db2", 1)
+		if a, _ := e2.OpenAlarm(k); !a.Flapping {
+			t.Fatalf("the restart forgot the changes before it: %+v", a)
+		}
+	})
 }
 
 func TestIdleRules(t *testing.T) {
@@ -638,6 +681,10 @@ func TestIdleRules(t *testing.T) {
 		a, ok := e.OpenAlarm(idleKey("web1"))
 		if !ok || a.State != 3 || a.Output != "no events from web1 for 10m" {
 			t.Fatalf("idle alarm after 10m: %+v %v", a, ok)
+		}
+		// The tag says when web1 last spoke, which the output does not.
+		if got, want := a.Tags[alarms.IdleSinceTag], t0.UTC().Format(time.RFC3339); got != want {
+			t.Fatalf("idle alarm's %s tag: %q, want %q", alarms.IdleSinceTag, got, want)
 		}
 		if _, ok := e.OpenAlarm(idleKey("db1")); ok {
 			t.Fatal("idle alarm of a source no rule watches")

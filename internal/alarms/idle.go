@@ -19,6 +19,10 @@ const (
 	IdleConnectorName = "idle"
 	// IdleCheckEvery is how often Run looks for idle components.
 	IdleCheckEvery = 30 * time.Second
+	// IdleSinceTag is the tag of an idle alarm that says, in RFC 3339, when
+	// its component's last event came: the output only says for how long
+	// the rule waits, and the engine looks only every IdleCheckEvery.
+	IdleSinceTag = "silent_since"
 )
 
 // IdleRule watches the components its patterns match (nil matches all).
@@ -73,7 +77,7 @@ func (b *batchState) noteSeen(ev *events.Event) {
 		s.last, s.dirty = b.now, true
 	}
 	for _, r := range s.idle {
-		b.idleOK = append(b.idleOK, idleEvent(k, e.idleRules[r], events.StateOK, b.now))
+		b.idleOK = append(b.idleOK, idleEvent(k, e.idleRules[r], events.StateOK, b.now, time.Time{}))
 	}
 	s.idle = nil
 }
@@ -88,9 +92,14 @@ func (e *Engine) rulesOf(k Source) []int {
 	return out
 }
 
-func idleEvent(k Source, r IdleRule, state int, now time.Time) events.Event {
+// idleEvent is the event of an idle rule's alarm; since, when known, is the
+// source's last event.
+func idleEvent(k Source, r IdleRule, state int, now, since time.Time) events.Event {
 	ev := events.Event{Connector: IdleConnector, ConnectorName: IdleConnectorName, EventType: events.TypeCheck, SourceType: "resource",
 		Component: k.Component, Resource: r.Name, State: state, Time: now}
+	if !since.IsZero() {
+		ev.Tags = map[string]string{IdleSinceTag: since.UTC().Format(time.RFC3339)}
+	}
 	if state != events.StateOK {
 		ev.Output = fmt.Sprintf("no events from %s for %s", k.Component, shortDuration(r.After))
 	} else {
@@ -128,7 +137,7 @@ func (e *Engine) CheckIdle(ctx context.Context) error {
 			if now.Sub(last) < rule.After || contains(s.idle, r) {
 				continue
 			}
-			evs = append(evs, idleEvent(k, rule, events.StateCritical, now))
+			evs = append(evs, idleEvent(k, rule, events.StateCritical, now, s.last))
 			s.idle = append(s.idle, r)
 			raised = append(raised, s)
 		}

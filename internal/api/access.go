@@ -36,7 +36,8 @@ func (s *Server) audit(r *http.Request, p auth.Principal, rt route, status int, 
 }
 
 // redact removes secrets (any field whose name says password, token,
-// secret or activation) from a JSON body before it is kept.
+// secret, activation or community, SNMP's shared secret) from a JSON body
+// before it is kept.
 func redact(body []byte) string {
 	if len(body) == 0 {
 		return ""
@@ -51,7 +52,8 @@ func redact(body []byte) string {
 		case map[string]any:
 			for k, e := range t {
 				lk := strings.ToLower(k)
-				if strings.Contains(lk, "password") || strings.Contains(lk, "token") || strings.Contains(lk, "secret") || strings.Contains(lk, "activation") {
+				if strings.Contains(lk, "password") || strings.Contains(lk, "token") || strings.Contains(lk, "secret") || strings.Contains(lk, "activation") ||
+					strings.Contains(lk, "community") {
 					t[k] = "(redacted)"
 				} else {
 					t[k] = walk(e)

@@ -270,6 +270,8 @@ type actionInput struct {
 	Criticality string    `json:"criticality"`
 	Lock        bool      `json:"lock"`
 	Users       []string  `json:"users"`
+	// Teams transfer to every enabled user of these teams, as they are now.
+	Teams []string `json:"teams"`
 }
 
 // bulkInput is the body of a bulk action.
@@ -311,14 +313,20 @@ func action(typ string, in actionInput, author string) (alarms.Action, error) {
 			return act, badField("criticality", "must be green, orange or red")
 		}
 	case alarms.StepTransfer:
-		if len(in.Users) == 0 || len(in.Users) > 100 {
-			return act, badField("users", "must list 1 to 100 users")
+		if len(in.Users)+len(in.Teams) == 0 || len(in.Users) > 100 || len(in.Teams) > 100 {
+			return act, badField("users", "must list 1 to 100 users, or teams 1 to 100 teams")
 		}
 		for i, u := range in.Users {
 			if u == "" || len(u) > 255 {
 				return act, badField(fmt.Sprintf("users[%d]", i), "must be a login")
 			}
 		}
+		for i, t := range in.Teams {
+			if t == "" || len(t) > 255 {
+				return act, badField(fmt.Sprintf("teams[%d]", i), "must be a team name")
+			}
+		}
+		act.Teams = in.Teams
 	}
 	return act, nil
 }
@@ -337,7 +345,7 @@ func alarmAction(typ string) func(*Server, http.ResponseWriter, *http.Request) {
 			return
 		}
 		if act.Type == alarms.StepTransfer {
-			if err := s.knownUsers(r.Context(), act.Users); err != nil {
+			if err := s.transferees(r.Context(), &act); err != nil {
 				s.writeErr(w, err)
 				return
 			}
@@ -376,13 +384,36 @@ func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return decodeBody(w, r, v)
 }
 
-func (s *Server) knownUsers(ctx context.Context, logins []string) error {
-	for i, l := range logins {
+// transferees checks a transfer's users and adds the enabled members of
+// its teams, as they are now (a team's later members do not inherit it).
+func (s *Server) transferees(ctx context.Context, act *alarms.Action) error {
+	for i, l := range act.Users {
 		if _, err := s.st.GetUserByLogin(ctx, l); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return badField(fmt.Sprintf("users[%d]", i), "no user %q", l)
 			}
 			return err
+		}
+	}
+	if len(act.Teams) == 0 {
+		return nil
+	}
+	users, err := s.st.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for i, team := range act.Teams {
+		found := false
+		for _, u := range users {
+			if !u.Disabled && slices.Contains(u.Teams, team) {
+				found = true
+				if !slices.Contains(act.Users, u.Login) {
+					act.Users = append(act.Users, u.Login)
+				}
+			}
+		}
+		if !found {
+			return badField(fmt.Sprintf("teams[%d]", i), "no enabled user is in team %q", team)
 		}
 	}
 	return nil
@@ -474,7 +505,7 @@ func (s *Server) bulkAlarms(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if act.Type == alarms.StepTransfer {
-			if err := s.knownUsers(r.Context(), act.Users); err != nil {
+			if err := s.transferees(r.Context(), &act); err != nil {
 				s.writeErr(w, err)
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigie-monitoring/vigie/internal/checks"
@@ -68,6 +69,7 @@ type hostView struct {
 
 func (s *Server) hostView(h inventory.Host, counts map[int64]map[string]int) hostView {
 	st, _ := s.mon.Status(state.KindHost, h.ID)
+	h.SNMP = checks.RedactSNMP(h.SNMP) // secrets are written, never read back
 	v := hostView{Host: h, statusView: newStatusView(state.KindHost, st)}
 	if v.Groups == nil {
 		v.Groups = []string{}
@@ -96,6 +98,7 @@ type hostInput struct {
 	Location      *string             `json:"location"`
 	Notes         *string             `json:"notes"`
 	Check         *checks.Spec        `json:"check"`
+	SNMP          *checks.Spec        `json:"snmp"`
 	Interval      *inventory.Duration `json:"interval"`
 	RetryInterval *inventory.Duration `json:"retry_interval"`
 	MaxAttempts   *int                `json:"max_attempts"`
@@ -119,6 +122,21 @@ func (in hostInput) apply(h *inventory.Host, d Defaults) error {
 	setIf(&h.Notes, in.Notes)
 	if in.Check != nil {
 		h.Check = *in.Check
+	}
+	if in.SNMP != nil {
+		// A secret sent back as the mask the API shows keeps its value.
+		checks.KeepSNMPSecrets(*in.SNMP, h.SNMP)
+		// The saved discovery is kept unless given: the settings form
+		// does not carry it (discover with "every": "0s" removes it).
+		if d, ok := h.SNMP["discover"]; ok && len(*in.SNMP) > 0 {
+			if _, given := (*in.SNMP)["discover"]; !given {
+				(*in.SNMP)["discover"] = d
+			}
+		}
+		h.SNMP = *in.SNMP
+		if len(h.SNMP) == 0 {
+			h.SNMP = nil
+		}
 	}
 	setIf(&h.Interval, in.Interval)
 	setIf(&h.RetryInterval, in.RetryInterval)
@@ -151,6 +169,10 @@ func validateHost(h *inventory.Host, d Defaults) error {
 	}
 	if len(h.Notes) > 10000 {
 		return badField("notes", "must be at most 10000 characters")
+	}
+	if err := checks.ValidateSNMPSettings(h.SNMP); err != nil {
+		f, msg, _ := strings.Cut(err.Error(), ": ")
+		return badField(f, "%s", msg)
 	}
 	if h.Interval == 0 {
 		h.Interval = inventory.Duration(d.Interval)
@@ -252,7 +274,7 @@ func (s *Server) createHost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.Check != nil {
-		if err := s.validateCheck(h.Check, h.Address, h.Name, true); err != nil {
+		if err := s.validateCheck(h.Check, h, true); err != nil {
 			s.writeErr(w, err)
 			return
 		}
@@ -294,7 +316,7 @@ func (s *Server) updateHost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.Check != nil {
-		if err := s.validateCheck(h.Check, h.Address, h.Name, true); err != nil {
+		if err := s.validateCheck(h.Check, h, true); err != nil {
 			s.writeErr(w, err)
 			return
 		}
@@ -308,8 +330,9 @@ func (s *Server) updateHost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mon.HostChanged(h, true)
-	if oldAddress != h.Address || in.Name != nil {
-		// Services take the host's address and name: rebuild their checks.
+	if oldAddress != h.Address || in.Name != nil || in.SNMP != nil {
+		// Services take the host's address, name and SNMP settings:
+		// rebuild their checks.
 		s.resyncServices(ctx, h)
 	}
 	s.opts.Hub.Inventory(state.KindHost, h.ID, "update")

@@ -70,8 +70,19 @@ var scheduleProps = obj{
 }
 
 var checkSpec = obj{"type": "object", "additionalProperties": true, "required": []string{"kind"},
-	"description": `Check: {"kind": "tcp", "port": 22}; kinds icmp, tcp, http, dns, exec (hosts also "none")`,
-	"properties":  obj{"kind": enum("Check kind", "icmp", "tcp", "http", "dns", "exec", "none")}}
+	"description": `Check: {"kind": "tcp", "port": 22}; kinds icmp, tcp, http, dns, exec, snmp ({"kind": "snmp", "oid": "ifHCInOctets.2"} plus SNMP settings), snmp_interface (hosts also "none")`,
+	"properties":  obj{"kind": enum("Check kind", "icmp", "tcp", "http", "dns", "exec", "self", "snmp", "snmp_interface", "none")}}
+
+var snmpSettings = obj{"type": "object", "additionalProperties": false,
+	"description": "How to reach the SNMP agent: the defaults of the host's snmp services. Secrets (community, auth_password, priv_password) read back as ********; sent back unchanged they keep their value.",
+	"properties": obj{
+		"version": enum("SNMP version", "1", "2c", "3"), "community": str("v1/v2c community (public)"),
+		"port": integer("UDP port (161)"), "timeout": str("Per-request timeout (\"2s\")"), "retries": integer("Retries after a timeout (1)"),
+		"max_repetitions": integer("GETBULK max-repetitions (10)"), "user": str("v3 user"),
+		"auth_protocol": enum("v3 authentication", "MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"), "auth_password": str("v3, 8 characters or more"),
+		"priv_protocol": enum("v3 privacy", "DES", "AES", "AES192", "AES256", "AES192C", "AES256C"), "priv_password": str("v3, 8 characters or more"),
+		"context": str("v3 context name"),
+	}}
 
 var hostProps = obj{
 	"name":     str("Unique name"),
@@ -82,6 +93,7 @@ var hostProps = obj{
 	"location": str(""),
 	"notes":    str(""),
 	"check":    checkSpec,
+	"snmp":     snmpSettings,
 }
 
 var serviceProps = obj{
@@ -121,6 +133,53 @@ var schemas = obj{
 	"HostGroup": object(nil, merge(meta, obj{
 		"name": str(""), "description": str(""), "hosts": integer("Number of member hosts"),
 	})),
+	"SNMPTestInput": object(nil, obj{
+		"host":    obj{"oneOf": []obj{{"type": "string"}, {"type": "integer"}}, "description": "Host name or id whose settings and address to start from"},
+		"address": str("Address to poll (default: the host's)"),
+		"snmp":    snmpSettings,
+	}),
+	"SNMPTestResult": object([]string{"ok"}, obj{
+		"ok": boolean("The agent answered"), "error": str("Why not: no answer (wrong community or agent down), authentication failed…"),
+		"sys_name": str(""), "sys_descr": str(""), "sys_object_id": str(""), "sys_location": str(""),
+		"sys_uptime_seconds": obj{"type": "number"}, "version": str(""), "security_level": str("v3 level"),
+		"duration_seconds": obj{"type": "number"},
+	}),
+	"SNMPWalk": object(nil, obj{
+		"oid":       str("Numeric root walked"),
+		"truncated": boolean("max cut the walk short"),
+		"items": obj{"type": "array", "items": object(nil, obj{
+			"oid": str("Numeric OID"), "name": str("Known name with index (ifDescr.2)"), "type": str("Counter64, OctetString…"), "value": str(""),
+		})},
+	}),
+	"SNMPDiscoverInput": object(nil, obj{
+		"name":         str("Regular expression on ifName, ifDescr or ifAlias"),
+		"types":        obj{"type": "array", "items": obj{"type": "integer"}, "description": "ifType numbers (6 ethernetCsmacd, 24 softwareLoopback…)"},
+		"oper_status":  strList("Keep interfaces in these operational states (up, down, …)"),
+		"admin_status": strList("Keep interfaces in these administrative states"),
+		"dry_run":      boolean("List what would be created, create nothing"),
+		"interval":     str("Interval of the services created"),
+		"warning":      str("Utilisation % range for WARNING"),
+		"critical":     str("Utilisation % range for CRITICAL"),
+		"health":       boolean("Also create snmp services for uptime, CPU, memory, disks and temperature sensors where the device has them"),
+		"interfaces":   boolean("false: no interfaces (health only)"),
+		"every":        str(`Save these filters on the host (snmp.discover) and run the discovery again at this interval, at least "1m"; "0s" stops it`),
+	}),
+	"SNMPDiscovery": object(nil, obj{
+		"created": integer(""), "updated": integer(""), "unchanged": integer(""), "skipped": integer(""),
+		"interfaces": obj{"type": "array", "items": object(nil, obj{
+			"index": integer("ifIndex"), "name": str("ifName, else ifDescr"), "descr": str(""), "alias": str(""),
+			"type": integer("ifType"), "phys_address": str(""), "speed_bps": obj{"type": "number"},
+			"admin_status": str(""), "oper_status": str(""), "hc": boolean("64-bit counters"),
+			"service": str("Service name"), "service_id": integer(""),
+			"action": enum("", "created", "updated", "unchanged", "skipped", "would create", "exists"),
+		})},
+		"health": obj{"type": "array", "items": object(nil, obj{
+			"service": str("Service name (uptime, cpu 1, memory available, storage root…)"), "oid": str(""),
+			"percent_of": str("The whole the value is a percent of"), "multiplier": obj{"type": "number"},
+			"label": str(""), "warning": str(""), "critical": str(""), "service_id": integer(""),
+			"action": enum("", "created", "unchanged", "would create", "exists"),
+		})},
+	}),
 	"HostGroupInput": object([]string{"name"}, obj{"name": str(""), "description": str("")}),
 	"StateChange": object(nil, obj{
 		"state": str("State name"), "state_type": enum("", "SOFT", "HARD"), "output": str(""),
@@ -191,7 +250,7 @@ var schemas = obj{
 		"name":     str("Unique; letters, digits, _ . : -"),
 		"match":    obj{"type": "array", "items": ref("RuleCondition"), "description": "Every condition must hold; none: every event"},
 		"actions":  ref("RuleActions"),
-		"position": integer("POST only: place among the API's rules, 0 first; absent: last"),
+		"position": integer("Place among the API's rules, 0 first; absent: last (POST), where it is (PUT)"),
 	}),
 	"Rule": object(nil, obj{
 		"name": str(""), "match": obj{"type": "array", "items": ref("RuleCondition")}, "actions": ref("RuleActions"),
@@ -247,12 +306,12 @@ var schemas = obj{
 	}),
 	"AlarmAction": object(nil, obj{
 		"comment": str(""), "until": dateTime("snooze"), "criticality": enum("criticality", "green", "orange", "red"),
-		"lock": boolean("criticality: keep it against events"), "users": strList("transfer: logins"),
+		"lock": boolean("criticality: keep it against events"), "users": strList("transfer: logins"), "teams": strList("transfer: every enabled member of these teams"),
 	}),
 	"AlarmBulk": object([]string{"ids", "action"}, obj{
 		"ids":     obj{"type": "array", "items": obj{"type": "integer"}, "description": "At most 1000"},
 		"action":  enum("", "ack", "unack", "comment", "snooze", "criticality", "cancel", "archive", "transfer", "delete"),
-		"comment": str(""), "until": dateTime(""), "criticality": str(""), "lock": boolean(""), "users": strList(""),
+		"comment": str(""), "until": dateTime(""), "criticality": str(""), "lock": boolean(""), "users": strList(""), "teams": strList(""),
 	}),
 	"AlarmBulkResults": object(nil, obj{"results": obj{"type": "array", "items": object(nil, obj{
 		"id": integer(""), "ok": boolean(""), "error": str(""), "alarm": ref("Alarm"),

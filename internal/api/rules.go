@@ -79,14 +79,18 @@ func (s *Server) updateRule(w http.ResponseWriter, r *http.Request) {
 	if !s.rulesReady(w) {
 		return
 	}
-	var in rules.Rule
+	var in ruleInput
 	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.Position != nil && *in.Position < 0 {
+		s.writeErr(w, badField("position", "must be 0 or more"))
 		return
 	}
 	if in.Name == "" {
 		in.Name = r.PathValue("id")
 	}
-	if err := s.opts.Rules.Update(r.Context(), r.PathValue("id"), in); err != nil {
+	if err := s.opts.Rules.UpdateAt(r.Context(), r.PathValue("id"), in.Rule, in.Position); err != nil {
 		s.ruleError(w, "", err)
 		return
 	}

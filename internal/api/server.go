@@ -151,6 +151,9 @@ func init() {
 		{method: "GET", pattern: "/api/v1/hosts/{id}/history", handler: (*Server).hostHistory, perm: auth.PermHostsRead, summary: "A host's state periods, newest first (from, to, limit)", out: "[]StateChange"},
 		{method: "GET", pattern: "/api/v1/hosts/{id}/dashboard", handler: (*Server).hostDashboard, perm: auth.PermMetricsRead, summary: "A host's dashboard: one panel per metric family the time-series store holds for the host, grouped by service (range 1h…1y, or start and end)", out: "Dashboard"},
 		{method: "POST", pattern: "/api/v1/hosts/{id}/check", handler: (*Server).checkHostNow, perm: auth.PermChecksRun, summary: "Check a host now"},
+		{method: "POST", pattern: "/api/v1/hosts/{id}/snmp/discover", handler: (*Server).discoverInterfaces, perm: auth.PermServicesWrite, summary: "Walk the host's ifTable/ifXTable and create one snmp_interface service per interface passing the filters (name regex, types, oper_status, admin_status; dry_run lists only)", in: "SNMPDiscoverInput", out: "SNMPDiscovery"},
+		{method: "GET", pattern: "/api/v1/hosts/{id}/snmp/walk", handler: (*Server).walkHost, perm: auth.PermHostsRead, summary: "Walk the host's SNMP agent under oid (numeric or name, default system), at most max values (200, up to 2000)", out: "SNMPWalk"},
+		{method: "POST", pattern: "/api/v1/snmp/test", handler: (*Server).testSNMP, perm: auth.PermHostsWrite, summary: "Try SNMP settings (a host's, the body's, or both) by reading the system group; ok false with the reason when the device refuses or does not answer", in: "SNMPTestInput", out: "SNMPTestResult"},
 
 		{method: "GET", pattern: "/api/v1/hostgroups", handler: (*Server).listHostGroups, perm: auth.PermHostsRead, summary: "List host groups", out: "[]HostGroup"},
 		{method: "POST", pattern: "/api/v1/hostgroups", handler: (*Server).createHostGroup, perm: auth.PermHostsWrite, summary: "Create a host group", in: "HostGroupInput", out: "HostGroup"},
@@ -174,7 +177,7 @@ func init() {
 		{method: "GET", pattern: "/api/v1/rules", handler: (*Server).listRules, perm: auth.PermAlarmsRead, summary: "Qualification rules in the order they apply (events.rules of the YAML first, source config), with their hit counts", out: "RuleList"},
 		{method: "POST", pattern: "/api/v1/rules", handler: (*Server).createRule, perm: auth.PermRulesManage, summary: "Create a rule, last or at position among the API's rules (0 first)", in: "RuleInput", out: "Rule"},
 		{method: "GET", pattern: "/api/v1/rules/{id}", handler: (*Server).getRule, perm: auth.PermAlarmsRead, summary: "Get a rule by name, with its hit counts", out: "Rule"},
-		{method: "PUT", pattern: "/api/v1/rules/{id}", handler: (*Server).updateRule, perm: auth.PermRulesManage, summary: "Replace a rule, by name, in place (409 managed_by_config for YAML rules)", in: "RuleInput", out: "Rule"},
+		{method: "PUT", pattern: "/api/v1/rules/{id}", handler: (*Server).updateRule, perm: auth.PermRulesManage, summary: "Replace a rule, by name, in place or at position (409 managed_by_config for YAML rules)", in: "RuleInput", out: "Rule"},
 		{method: "DELETE", pattern: "/api/v1/rules/{id}", handler: (*Server).deleteRule, perm: auth.PermRulesManage, summary: "Delete a rule, by name (409 managed_by_config for YAML rules)"},
 		{method: "POST", pattern: "/api/v1/rules/dry-run", handler: (*Server).dryRun, perm: auth.PermRulesManage, summary: "What a rule (rule, or name of one), or every rule in force (neither), would do to a sample event; counts no hit", in: "RuleDryRun", out: "RuleDryRunResult"},
 		{method: "GET", pattern: "/api/v1/alarms", handler: (*Server).listAlarms, perm: auth.PermAlarmsRead, summary: "List alarms, newest first (filters: component, resource, connector, state, criticality, ack, snoozed, flapping, domain, group, status, search, since, until)", out: "[]Alarm"},
@@ -664,7 +667,7 @@ func pageOf[T any](rows []T, limit int, id func(T) int64) ([]T, string) {
 
 // validateCheck validates a check spec as the scheduler will build it, so
 // that a bad parameter is refused when written, naming it.
-func (s *Server) validateCheck(spec checks.Spec, address, hostName string, hostCheck bool) error {
+func (s *Server) validateCheck(spec checks.Spec, h inventory.Host, hostCheck bool) error {
 	const field = "check"
 	if spec == nil {
 		return badField(field, "is required")
@@ -672,7 +675,7 @@ func (s *Server) validateCheck(spec checks.Spec, address, hostName string, hostC
 	if hostCheck && spec.Kind() == "none" {
 		return nil
 	}
-	_, err := checks.New(spec, checks.Options{Address: address, HostName: hostName, PluginDirs: s.opts.Defaults.PluginDirs})
+	_, err := checks.New(spec, checks.Options{Address: h.Address, HostName: h.Name, PluginDirs: s.opts.Defaults.PluginDirs, SNMP: h.SNMP})
 	if err != nil {
 		msg := err.Error()
 		f := field

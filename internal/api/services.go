@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/vigie-monitoring/vigie/internal/checks"
 	"github.com/vigie-monitoring/vigie/internal/inventory"
@@ -21,6 +22,10 @@ type serviceView struct {
 
 func (s *Server) serviceView(svc inventory.Service) serviceView {
 	st, _ := s.mon.Status(state.KindService, svc.ID)
+	if strings.HasPrefix(svc.Check.Kind(), "snmp") {
+		// Communities and v3 keys are written, never read back.
+		svc.Check = checks.RedactSNMP(svc.Check)
+	}
 	return serviceView{Service: svc, statusView: newStatusView(state.KindService, st)}
 }
 
@@ -175,7 +180,7 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	if err := s.validateCheck(svc.Check, h.Address, h.Name, false); err != nil {
+	if err := s.validateCheck(svc.Check, h, false); err != nil {
 		s.writeErr(w, err)
 		return
 	}
@@ -217,11 +222,14 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) {
 		}
 		svc.HostID, svc.HostName = h.ID, h.Name
 	}
+	stored := svc.Check
 	if err := in.apply(&svc, s.opts.Defaults); err != nil {
 		s.writeErr(w, err)
 		return
 	}
-	if err := s.validateCheck(svc.Check, h.Address, h.Name, false); err != nil {
+	// A secret sent back as the mask the API shows keeps its value.
+	checks.KeepSNMPSecrets(svc.Check, stored)
+	if err := s.validateCheck(svc.Check, h, false); err != nil {
 		s.writeErr(w, err)
 		return
 	}

@@ -86,6 +86,7 @@ func TestEventsAndAlarmsThroughTheAPI(t *testing.T) {
 		body := map[string]any{"login": u.login, "password": u.login + "-password-1", "role": u.role}
 		if u.role == "manager" {
 			body["domains"] = []string{"network"}
+			body["teams"] = []string{"night"}
 		}
 		if code := ts.admin("POST", "/api/v1/users", body, nil); code != 201 {
 			t.Fatalf("user %s: %d", u.login, code)
@@ -213,7 +214,9 @@ func TestEventsAndAlarmsThroughTheAPI(t *testing.T) {
 		{"criticality", map[string]any{"criticality": "orange", "lock": true}, 200, ""},
 		{"criticality", map[string]any{"criticality": "pink"}, 400, "criticality"},
 		{"transfer", map[string]any{"users": []string{"nobody"}}, 400, "users[0]"},
-		{"transfer", map[string]any{"users": []string{"olga", "max"}, "comment": "for you"}, 200, ""},
+		{"transfer", map[string]any{"teams": []string{"nobody-team"}}, 400, "teams[0]"},
+		{"transfer", map[string]any{}, 400, "users"},
+		{"transfer", map[string]any{"users": []string{"olga"}, "teams": []string{"night"}, "comment": "for you"}, 200, ""},
 		{"comment", map[string]any{"comment": "called the ISP"}, 200, ""},
 		{"comment", map[string]any{}, 400, "comment"},
 		{"comment", map[string]any{"comment": "x", "extra": 1}, 400, "extra"},
@@ -233,6 +236,11 @@ func TestEventsAndAlarmsThroughTheAPI(t *testing.T) {
 	var types []string
 	for _, s := range full.Steps {
 		types = append(types, s.Type+":"+s.Author)
+	}
+	for _, s := range full.Steps {
+		if s.Type == alarms.StepTransfer && s.Value != "olga, max (teams night)" {
+			t.Errorf("transfer step value %q", s.Value)
+		}
 	}
 	if full.Criticality != "orange" || !full.CriticalityLocked || full.Count != 2 || full.Output != "still down" || !full.SnoozeUntil.Equal(future) ||
 		strings.Join(full.Assignees, ",") != "olga,max" || full.Acked ||

@@ -27,6 +27,7 @@ import (
 	"github.com/vigie-monitoring/vigie/internal/events/rules"
 	"github.com/vigie-monitoring/vigie/internal/metrics"
 	"github.com/vigie-monitoring/vigie/internal/metrics/remote"
+	"github.com/vigie-monitoring/vigie/internal/snmp"
 	"github.com/vigie-monitoring/vigie/internal/state"
 	"github.com/vigie-monitoring/vigie/internal/store"
 	"github.com/vigie-monitoring/vigie/internal/web"
@@ -51,6 +52,7 @@ type App struct {
 	ruleMgr *rules.Manager
 	checkEv *checkEvents
 	api     *api.Server
+	redisc  rediscovery
 	sync    *syncer
 	ln      net.Listener
 	reload  chan struct{}
@@ -87,6 +89,14 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}
+	// One server writes to a database; a restart waits a while for the
+	// previous one's session to end.
+	release, err := st.HoldWriterLock(ctx, cfg.Storage.LockWait.D())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	st = lockedStore{Store: st, release: release}
 	a := &App{cfg: cfg, env: env, log: log, st: st, notice: notice, reload: make(chan struct{}, 1)}
 	a.auth = auth.NewService(st, auth.Options{SessionTTL: cfg.HTTP.SessionTTL.D(), LDAP: ldapConfig(cfg.LDAP)})
 	if err := a.auth.EnsureRoles(ctx); err != nil {
@@ -101,6 +111,16 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	if generated != "" {
 		fmt.Fprintf(notice, "\n  vigie: created user \"admin\" with password %s\n  (shown once; set VIGIE_ADMIN_PASSWORD to choose it)\n\n", generated)
 	}
+
+	// MIB files load in the background: a service naming one of their
+	// objects waits for them (snmp.Default loads once), others do not.
+	snmp.SetMIBDirs(cfg.SNMP.MIBDirs)
+	go func() {
+		if err := snmp.DefaultLoadError(); err != nil {
+			log.Warn("loading MIB files (their names will not resolve)", "err", err)
+		}
+		log.Debug("SNMP object names loaded", "names", snmp.Default().Len())
+	}()
 
 	reg := prometheus.NewRegistry()
 	a.reg = reg
@@ -321,6 +341,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	go a.watchConfig(ctx)
 	go a.housekeeping(ctx)
+	go a.rediscoverLoop(ctx)
 
 	select {
 	case <-ctx.Done():
@@ -453,4 +474,15 @@ func ldapConfig(c config.LDAP) *auth.LDAPConfig {
 		l.GroupRoles = append(l.GroupRoles, auth.GroupRole{Group: g.Group, Role: g.Role})
 	}
 	return l
+}
+
+// lockedStore releases the writer lock when the store closes, on every
+// path out of New and at the end of Run.
+type lockedStore struct {
+	store.Store
+	release func() error
+}
+
+func (l lockedStore) Close() error {
+	return errors.Join(l.release(), l.Store.Close())
 }

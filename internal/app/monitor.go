@@ -104,6 +104,7 @@ func (m *monitor) options(h inventory.Host, timeout time.Duration) checks.Option
 	return checks.Options{
 		Address: h.Address, HostName: h.Name, Timeout: timeout,
 		PluginDirs: m.sched.PluginDirs, MaxOutputBytes: m.sched.MaxOutputBytes, Self: m.self, Agent: m.agent,
+		SNMP: h.SNMP,
 	}
 }
 

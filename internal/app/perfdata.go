@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 
 	"github.com/vigie-monitoring/vigie/internal/metrics"
@@ -56,12 +57,27 @@ func (a *App) samplesOf(ctx context.Context, batch []state.Update) []metrics.Sam
 			}
 			v := p.Value
 			if p.Unit == "c" {
-				v = a.tsdb.Unwrap(ctx, l, v, metrics.WidthUnknown)
+				v = a.tsdb.Unwrap(ctx, l, v, counterWidth(p.Max))
 			}
 			out = append(out, metrics.Sample{Labels: l, T: at, V: v})
 		}
 	}
 	return out
+}
+
+// counterWidth reads a counter's width from its perfdata max: SNMP checks
+// give 2^32-1 for Counter32 and 2^64-1 for Counter64, so that a Counter32
+// that goes down is a wrap for sure, and a Counter64 never wraps.
+func counterWidth(max *float64) metrics.Width {
+	switch {
+	case max == nil:
+		return metrics.WidthUnknown
+	case *max == math.MaxUint32:
+		return metrics.Width32
+	case *max == math.MaxUint64:
+		return metrics.Width64
+	}
+	return metrics.WidthUnknown
 }
 
 // writeResults stores a batch durably, then its samples. The samples are

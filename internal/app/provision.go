@@ -19,13 +19,16 @@ import (
 // line and key instead of scheduling a broken check.
 func ValidateInventory(inv config.Inventory, sched config.Scheduler) error {
 	for _, h := range inv.Hosts {
+		if err := checks.ValidateSNMPSettings(h.SNMP); err != nil {
+			return fmt.Errorf("%s: host %q: %w", h.Where, h.Name, err)
+		}
 		if h.Check != nil && h.Check.Kind() != "none" {
 			if _, err := checks.New(h.Check, checks.Options{Address: h.Address, HostName: h.Name, PluginDirs: sched.PluginDirs}); err != nil {
 				return fmt.Errorf("%s: host %q: %w", h.Where, h.Name, err)
 			}
 		}
 		for _, s := range h.Services {
-			if _, err := checks.New(s.Check, checks.Options{Address: h.Address, HostName: h.Name, PluginDirs: sched.PluginDirs}); err != nil {
+			if _, err := checks.New(s.Check, checks.Options{Address: h.Address, HostName: h.Name, PluginDirs: sched.PluginDirs, SNMP: h.SNMP}); err != nil {
 				return fmt.Errorf("%s: service %q of host %q: %w", s.Where, s.Name, h.Name, err)
 			}
 		}
@@ -136,7 +139,7 @@ func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, e
 func (y *syncer) syncHost(ctx context.Context, ch config.Host) (changed int, err error) {
 	want := inventory.Host{
 		Name: ch.Name, Address: ch.Address, Groups: ch.Groups, Tags: ch.Tags,
-		Domain: ch.Domain, Location: ch.Location, Notes: ch.Notes, Check: ch.Check,
+		Domain: ch.Domain, Location: ch.Location, Notes: ch.Notes, Check: ch.Check, SNMP: ch.SNMP,
 		Interval: ch.Interval, RetryInterval: ch.RetryInterval, MaxAttempts: ch.MaxAttempts,
 		Enabled: ch.Enabled == nil || *ch.Enabled, Source: inventory.SourceConfig,
 	}
@@ -253,7 +256,7 @@ func (y *syncer) syncHost(ctx context.Context, ch config.Host) (changed int, err
 func sameHost(a, b inventory.Host) bool {
 	return a.Name == b.Name && a.Address == b.Address && equalStrings(a.Groups, b.Groups) &&
 		reflect.DeepEqual(nonNilMap(a.Tags), nonNilMap(b.Tags)) && a.Domain == b.Domain && a.Location == b.Location &&
-		a.Notes == b.Notes && sameSpec(a.Check, b.Check) && a.Interval == b.Interval &&
+		a.Notes == b.Notes && sameSpec(a.Check, b.Check) && sameSpec(a.SNMP, b.SNMP) && a.Interval == b.Interval &&
 		a.RetryInterval == b.RetryInterval && a.MaxAttempts == b.MaxAttempts && a.Enabled == b.Enabled &&
 		a.Source == b.Source
 }

@@ -258,11 +258,25 @@ events:
 		}
 	}
 
-	// PUT replaces in place; DELETE removes; both survive a restart.
+	// PUT replaces in place, or moves with a position; DELETE removes;
+	// both survive a restart.
 	if code := ts.admin("PUT", "/api/v1/rules/red-db", map[string]any{
 		"match": []map[string]any{{"field": "state", "gte": 3}}, "actions": map[string]any{"set_criticality": "orange"},
 	}, nil); code != 200 {
 		t.Fatalf("PUT: %d", code)
+	}
+	if code := ts.admin("PUT", "/api/v1/rules/red-db", map[string]any{
+		"position": 0, "match": []map[string]any{{"field": "state", "gte": 3}}, "actions": map[string]any{"set_criticality": "orange"},
+	}, nil); code != 200 {
+		t.Fatalf("PUT moving red-db first: %d", code)
+	}
+	ts.admin("GET", "/api/v1/rules", nil, &l)
+	if got := l.names(); got != "yaml-domain/config red-db/api drop-test/api" {
+		t.Fatalf("rules after moving red-db first: %s", got)
+	}
+	var pe struct{ Error struct{ Field string } }
+	if code := ts.admin("PUT", "/api/v1/rules/red-db", map[string]any{"position": -1, "actions": map[string]any{"drop": true}}, &pe); code != 400 || pe.Error.Field != "position" {
+		t.Fatalf("PUT with position -1: %d %+v", code, pe)
 	}
 	if code := ts.admin("DELETE", "/api/v1/rules/drop-test", nil, nil); code != 204 {
 		t.Fatalf("DELETE: %d", code)

@@ -21,6 +21,9 @@ type Options struct {
 	MaxOutputBytes int
 	// Self reports on the server the check runs in (the "self" kind).
 	Self SelfFunc
+	// SNMP are the host's SNMP settings (version, community, v3 user…),
+	// the defaults of its snmp services.
+	SNMP Spec
 	// Agent answers the "agent" kind from what the host's agent sent;
 	// ServiceName is the service it answers for ("" for the host).
 	Agent       AgentFunc
@@ -40,6 +43,9 @@ var kinds = map[string]builder{
 	"exec":  newExec,
 	"self":  newSelf,
 	"agent": newAgent,
+	"snmp":  newSNMP,
+	// One interface of a device, as discovery creates them.
+	"snmp_interface": newSNMPInterface,
 }
 
 // Kinds lists the check kinds.
@@ -73,6 +79,9 @@ func New(spec Spec, o Options) (Checker, error) {
 		return nil, fmt.Errorf("check.kind: unknown kind %q (known: %s)", kind, strings.Join(Kinds(), ", "))
 	}
 	p := newParams(spec)
+	if strings.HasPrefix(kind, "snmp") {
+		p.defaults = o.SNMP
+	}
 	c, err := b(p, o)
 	if err != nil {
 		return nil, err

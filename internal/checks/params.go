@@ -14,8 +14,11 @@ import (
 // first error is kept and names the parameter as the user wrote it.
 type params struct {
 	spec Spec
-	used map[string]bool
-	err  error
+	// defaults are read when spec lacks a key (a host's SNMP settings
+	// under its services' own).
+	defaults Spec
+	used     map[string]bool
+	err      error
 }
 
 func newParams(spec Spec) *params {
@@ -31,6 +34,9 @@ func (p *params) fail(key, format string, a ...any) {
 func (p *params) get(key string) (any, bool) {
 	p.used[key] = true
 	v, ok := p.spec[key]
+	if !ok && p.defaults != nil {
+		v, ok = p.defaults[key]
+	}
 	if ok && v == nil {
 		return nil, false
 	}

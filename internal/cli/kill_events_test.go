@@ -2,10 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -147,4 +150,28 @@ func kill9Events(t *testing.T, extraEnv []string) {
 		t.Fatalf("the shared alarm counts %d events, %d were acknowledged", have["shared"], len(acked))
 	}
 	t.Logf("%d events acknowledged before SIGKILL, all in their alarms after restart (%d stored)", 2*len(acked), int64(len(have)-1)+have["shared"])
+}
+
+// A second server on the PostgreSQL database another one writes to stops
+// with a message that says so, after storage.lock_wait, instead of
+// overwriting the first one's alarms and states.
+func TestSecondServerOnOneDatabaseIsRefused(t *testing.T) {
+	dsn := pgDatabase(t)
+	env := []string{"VIGIE_STORAGE_DRIVER=postgres", "VIGIE_STORAGE_DSN=" + dsn}
+	first := startServerProcess(t, t.TempDir(), freeAddr(t), env...)
+	defer func() {
+		first.Process.Kill()
+		first.Wait()
+	}()
+	// Without the lock the second would serve on: the context ends it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VIGIE_TEST_SERVER=1", "VIGIE_DATA_DIR="+t.TempDir(), "VIGIE_HTTP_LISTEN="+freeAddr(t),
+		"VIGIE_ADMIN_PASSWORD=kill-test-pw", "VIGIE_STORAGE_LOCK_WAIT=1s")
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another vigie server is running on this database") {
+		t.Fatalf("second server: %v\n%s", err, out)
+	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigie-monitoring/vigie/internal/checks"
 	"github.com/vigie-monitoring/vigie/internal/events/rules"
+	"github.com/vigie-monitoring/vigie/internal/events/sources"
 	"github.com/vigie-monitoring/vigie/internal/inventory"
 )
 
@@ -42,10 +43,13 @@ type Config struct {
 	Events        Events    `yaml:"events"`
 	Metrics       Metrics   `yaml:"metrics"`
 	LDAP          LDAP      `yaml:"ldap"`
+	SNMP          SNMP      `yaml:"snmp"`
 	// Event sources: each is off while its address is empty.
 	Syslog Syslog `yaml:"syslog"`
 	AMQP   AMQP   `yaml:"amqp"`
 	NATS   NATS   `yaml:"nats"`
+	// SNMPTrap is off while its address is empty (VIGIE_SNMPTRAP_LISTEN).
+	SNMPTrap SNMPTrap `yaml:"snmptrap"`
 	// InventoryDir is a directory of YAML files, each with hostgroups and
 	// hosts, read beside the inventory section and watched for changes.
 	InventoryDir string    `yaml:"inventory_dir"`
@@ -57,6 +61,14 @@ type Config struct {
 	path  string
 	lines map[string]int
 	env   []string
+}
+
+// SNMP configures the polling of network devices.
+type SNMP struct {
+	// MIBDirs are directories of MIB files whose object names then
+	// resolve like the built-in ones, besides net-snmp's MIBs in
+	// /usr/share/snmp/mibs (read when present).
+	MIBDirs []string `yaml:"mib_dirs"`
 }
 
 // HTTP configures the API and console listener.
@@ -78,6 +90,9 @@ type HTTP struct {
 type Storage struct {
 	Driver string `yaml:"driver"`
 	DSN    string `yaml:"dsn"`
+	// LockWait is how long a server waits for another one writing to the
+	// same PostgreSQL database to go before it gives up.
+	LockWait Duration `yaml:"lock_wait"`
 }
 
 // Scheduler configures how checks run.
@@ -282,6 +297,36 @@ type NATS struct {
 	MaxAckPending int `yaml:"max_ack_pending"`
 }
 
+// SNMPTrap configures the SNMP trap receiver (UDP).
+type SNMPTrap struct {
+	// Listen is the UDP address ("127.0.0.1:1162"); off when empty.
+	Listen string `yaml:"listen"`
+	// ConnectorName names the receiver in events (default "snmptrap").
+	ConnectorName string `yaml:"connector_name"`
+	// Communities accepted from v1 and v2c agents (default ["public"]);
+	// an empty list refuses v1 and v2c.
+	Communities []string `yaml:"communities"`
+	// Users accepted from v3 agents, with any engine ID.
+	Users []SNMPv3User `yaml:"users"`
+	// MaxPacketBytes bounds one datagram (default 16384).
+	MaxPacketBytes int `yaml:"max_packet_bytes"`
+	// RatePerSource bounds the traps a second taken from one address
+	// (default 200, bursts of twice that).
+	RatePerSource float64 `yaml:"rate_per_source"`
+}
+
+// SNMPv3User is one USM user of the trap receiver.
+type SNMPv3User struct {
+	User string `yaml:"user"`
+	// AuthProtocol: MD5, SHA, SHA224, SHA256, SHA384, SHA512 (empty:
+	// noAuthNoPriv); PrivProtocol: DES, AES, AES192, AES256, AES192C,
+	// AES256C (empty: authNoPriv).
+	AuthProtocol string `yaml:"auth_protocol"`
+	AuthPassword string `yaml:"auth_password"`
+	PrivProtocol string `yaml:"priv_protocol"`
+	PrivPassword string `yaml:"priv_password"`
+}
+
 // GroupRole maps a directory group to a role.
 type GroupRole struct {
 	Group string `yaml:"group"`
@@ -316,6 +361,7 @@ type Host struct {
 	Location      string            `yaml:"location"`
 	Notes         string            `yaml:"notes"`
 	Check         checks.Spec       `yaml:"check"`
+	SNMP          checks.Spec       `yaml:"snmp"` // defaults of its snmp services
 	Interval      Duration          `yaml:"interval"`
 	RetryInterval Duration          `yaml:"retry_interval"`
 	MaxAttempts   int               `yaml:"max_attempts"`
@@ -347,7 +393,7 @@ func Default() *Config {
 			MaxBodyBytes:  1 << 20,
 			SessionTTL:    Duration(12 * time.Hour),
 		},
-		Storage: Storage{Driver: "sqlite"},
+		Storage: Storage{Driver: "sqlite", LockWait: Duration(30 * time.Second)},
 		Scheduler: Scheduler{
 			Concurrency:    256,
 			PluginDirs:     []string{"/usr/lib/nagios/plugins", "/usr/lib/monitoring-plugins"},
@@ -360,15 +406,16 @@ func Default() *Config {
 			FlapLowThreshold:  5,
 			FlapHighThreshold: 20,
 		},
-		Log:     Log{Level: "info", Format: "text"},
-		Audit:   Audit{Retention: Duration(90 * 24 * time.Hour)},
-		Alarms:  Alarms{ConnectorName: "vigie", LogRetention: Duration(30 * 24 * time.Hour), Flapping: AlarmFlapping{Changes: 5, Window: Duration(10 * time.Minute)}},
-		Metrics: Metrics{Retention: Duration(15 * 24 * time.Hour), MinFreeBytes: 256 << 20, RemoteWriteReceiver: defaultReceiver, Rollup5mRetention: Duration(365 * 24 * time.Hour), Rollup1hRetention: Duration(5 * 365 * 24 * time.Hour)},
-		LDAP:    LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
-		Syslog:  Syslog{ConnectorName: "syslog", MaxMessageBytes: 64 << 10, MaxConns: 256},
-		AMQP:    AMQP{Exchange: "canopsis.events", Queue: "vigie.events", Prefetch: 256},
-		NATS:    NATS{Subject: "canopsis.events.>", Stream: "CANOPSIS_EVENTS", Durable: "vigie", MaxAckPending: 1024},
-		lines:   map[string]int{},
+		Log:      Log{Level: "info", Format: "text"},
+		Audit:    Audit{Retention: Duration(90 * 24 * time.Hour)},
+		Alarms:   Alarms{ConnectorName: "vigie", LogRetention: Duration(30 * 24 * time.Hour), Flapping: AlarmFlapping{Changes: 5, Window: Duration(10 * time.Minute)}},
+		Metrics:  Metrics{Retention: Duration(15 * 24 * time.Hour), MinFreeBytes: 256 << 20, RemoteWriteReceiver: defaultReceiver, Rollup5mRetention: Duration(365 * 24 * time.Hour), Rollup1hRetention: Duration(5 * 365 * 24 * time.Hour)},
+		LDAP:     LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
+		Syslog:   Syslog{ConnectorName: "syslog", MaxMessageBytes: 64 << 10, MaxConns: 256},
+		AMQP:     AMQP{Exchange: "canopsis.events", Queue: "vigie.events", Prefetch: 256},
+		NATS:     NATS{Subject: "canopsis.events.>", Stream: "CANOPSIS_EVENTS", Durable: "vigie", MaxAckPending: 1024},
+		SNMPTrap: SNMPTrap{ConnectorName: "snmptrap", Communities: []string{"public"}, MaxPacketBytes: 16 << 10, RatePerSource: 200},
+		lines:    map[string]int{},
 	}
 }
 
@@ -722,6 +769,9 @@ func (c *Config) validate() error {
 	default:
 		return c.errAt("storage.driver", "must be sqlite or postgres, not %q", c.Storage.Driver)
 	}
+	if w := c.Storage.LockWait.D(); w < 0 || w > time.Hour {
+		return c.errAt("storage.lock_wait", "must be between 0s and 1h")
+	}
 	s := c.Scheduler
 	if s.Concurrency < 1 || s.Concurrency > 100000 {
 		return c.errAt("scheduler.concurrency", "must be between 1 and 100000")
@@ -939,6 +989,56 @@ func (c *Config) validateSources() error {
 	}
 	if n.MaxAckPending < 1 || n.MaxAckPending > 100_000 {
 		return c.errAt("nats.max_ack_pending", "must be between 1 and 100000")
+	}
+	return c.validateSNMPTrap()
+}
+
+// validateSNMPTrap checks the trap receiver's keys. Messages never repeat
+// a community or a password.
+func (c *Config) validateSNMPTrap() error {
+	st := &c.SNMPTrap
+	if st.Listen != "" {
+		if _, port, err := net.SplitHostPort(st.Listen); err != nil || port == "" {
+			return c.errAt("snmptrap.listen", "%q is not an address:port", st.Listen)
+		}
+	}
+	if !connectorName.MatchString(st.ConnectorName) {
+		return c.errAt("snmptrap.connector_name", "must be 1 to 255 letters, digits, '_', '.', ':', '-'")
+	}
+	for i, cm := range st.Communities {
+		if cm == "" || len(cm) > 255 {
+			return c.errAt(fmt.Sprintf("snmptrap.communities[%d]", i), "must be 1 to 255 characters")
+		}
+	}
+	// 484 bytes is the least every SNMP engine must take (RFC 3417), 65507
+	// the most a UDP datagram carries.
+	if st.MaxPacketBytes < 484 || st.MaxPacketBytes > 65507 {
+		return c.errAt("snmptrap.max_packet_bytes", "must be between 484 and 65507")
+	}
+	if st.RatePerSource < 1 || st.RatePerSource > 1_000_000 {
+		return c.errAt("snmptrap.rate_per_source", "must be between 1 and 1000000")
+	}
+	users := map[string]bool{}
+	for i, u := range st.Users {
+		item := fmt.Sprintf("snmptrap.users[%d]", i)
+		field, err := sources.ValidSNMPv3User(sources.SNMPv3User{Name: u.User, AuthProtocol: u.AuthProtocol,
+			AuthPassword: u.AuthPassword, PrivProtocol: u.PrivProtocol, PrivPassword: u.PrivPassword})
+		if err == nil && users[u.User] {
+			field, err = "user", fmt.Errorf("user %q is defined twice", u.User)
+		}
+		if err != nil {
+			key := item + "." + field
+			// A missing password is shown at the protocol that needs it.
+			line := c.lines[key]
+			if line == 0 {
+				line = c.lines[item+"."+strings.Replace(field, "_password", "_protocol", 1)]
+			}
+			if line == 0 {
+				line = c.lines[item]
+			}
+			return &Error{File: c.path, Line: line, Key: key, Msg: err.Error()}
+		}
+		users[u.User] = true
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_listen.bad.yml", `bad_listen.bad.yml:3: http.listen: "nonsense" is not an address:port`},
 		{"bad_driver.bad.yml", `bad_driver.bad.yml:2: storage.driver: must be sqlite or postgres, not "mysql"`},
 		{"pg_no_dsn.bad.yml", `storage.dsn: is required with the postgres driver`},
+		{"lock_wait.bad.yml", `lock_wait.bad.yml:3: storage.lock_wait: must be between 0s and 1h`},
 		{"bad_duration.bad.yml", `bad_duration.bad.yml:2: scheduler.interval: invalid duration "soon"`},
 		{"dup_host.bad.yml", `dup_host.bad.yml:5: inventory.hosts[2].name: host "a" is defined twice`},
 		{"svc_no_kind.bad.yml", `inventory.hosts[0].services[0].check.kind: is required`},
@@ -46,6 +47,12 @@ func TestBadConfigs(t *testing.T) {
 		{"rules_unknown_key.bad.yml", `rules_unknown_key.bad.yml:6: events.rules[0].match[0].greater: unknown key`},
 		{"rules_dup.bad.yml", `rules_dup.bad.yml:5: events.rules[1].name: rule "r": is defined twice`},
 		{"nats_typo.bad.yml", `nats_typo.bad.yml:1: natz: unknown key (did you mean "nats"?)`},
+		{"snmptrap_bad_listen.bad.yml", `snmptrap_bad_listen.bad.yml:3: snmptrap.listen: "1162" is not an address:port`},
+		{"snmptrap_unknown_key.bad.yml", `snmptrap_unknown_key.bad.yml:3: snmptrap.comunities: unknown key (did you mean "communities"?)`},
+		{"snmptrap_no_password.bad.yml", `snmptrap_no_password.bad.yml:7: snmptrap.users[0].priv_password: is required with priv_protocol`},
+		{"snmptrap_bad_protocol.bad.yml", `snmptrap_bad_protocol.bad.yml:7: snmptrap.users[0].priv_protocol: must be DES, AES, AES192, AES256, AES192C or AES256C, not "3DES"`},
+		{"snmptrap_dup_user.bad.yml", `snmptrap_dup_user.bad.yml:6: snmptrap.users[1].user: user "noc" is defined twice`},
+		{"snmptrap_short_packet.bad.yml", `snmptrap_short_packet.bad.yml:3: snmptrap.max_packet_bytes: must be between 484 and 65507`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -346,5 +353,42 @@ func TestAlarmRules(t *testing.T) {
 	}
 	if def := Default(); def.Alarms.Flapping.Changes != 5 || def.Alarms.Flapping.Window.D() != 10*time.Minute {
 		t.Fatalf("default flapping: %+v", def.Alarms.Flapping)
+	}
+}
+
+// The trap receiver is off by default, takes its address and
+// communities from the environment and its v3 users from the file.
+func TestSNMPTrapConfig(t *testing.T) {
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := cfg.SNMPTrap; st.Listen != "" || st.ConnectorName != "snmptrap" || strings.Join(st.Communities, ",") != "public" ||
+		st.MaxPacketBytes != 16384 || st.RatePerSource != 200 {
+		t.Fatalf("defaults %+v", st)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "vigie.yml")
+	if err := os.WriteFile(p, []byte(`snmptrap:
+  listen: 127.0.0.1:1162
+  communities: [public]
+  users:
+    - user: noc
+      auth_protocol: SHA
+      auth_password: s3cr3t-auth
+      priv_protocol: AES
+      priv_password: s3cr3t-priv
+    - user: watcher
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load(p, []string{"VIGIE_SNMPTRAP_LISTEN=0.0.0.0:162", "VIGIE_SNMPTRAP_COMMUNITIES=netops, backup", "VIGIE_SNMPTRAP_CONNECTOR_NAME=dc1-traps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := cfg.SNMPTrap
+	if st.Listen != "0.0.0.0:162" || strings.Join(st.Communities, ",") != "netops,backup" || st.ConnectorName != "dc1-traps" ||
+		len(st.Users) != 2 || st.Users[0].PrivProtocol != "AES" || st.Users[1].User != "watcher" {
+		t.Fatalf("snmptrap %+v", st)
 	}
 }

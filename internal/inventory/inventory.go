@@ -28,7 +28,10 @@ type Host struct {
 	Notes    string            `json:"notes"`
 	// Check is the host check deciding UP/DOWN. Nil means the default
 	// (icmp to Address when there is one); {"kind": "none"} disables it.
-	Check         checks.Spec `json:"check,omitempty"`
+	Check checks.Spec `json:"check,omitempty"`
+	// SNMP holds how to reach the host's SNMP agent (version, community,
+	// port, v3 user and keys…): the defaults of its snmp services.
+	SNMP          checks.Spec `json:"snmp,omitempty"`
 	Interval      Duration    `json:"interval"`
 	RetryInterval Duration    `json:"retry_interval"`
 	MaxAttempts   int         `json:"max_attempts"`

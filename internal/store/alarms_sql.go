@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -449,6 +452,56 @@ func (d *DB) DeleteAlarm(ctx context.Context, id int64) error {
 		return nil
 	})
 	return wrap(err, fmt.Sprintf("deleting alarm %d", id))
+}
+
+// StateChangesSince returns the state changes (opening, state up or down)
+// of every alarm key from since on, oldest first. Step ids grow with time,
+// so it reads the steps newest first in pages and stops a minute of slack
+// past since: the cost follows the window, not the table.
+func (d *DB) StateChangesSince(ctx context.Context, since time.Time) ([]alarms.KeyTime, error) {
+	const pageSize = 1000
+	stop := ms(since.Add(-time.Minute))
+	var (
+		out    []alarms.KeyTime
+		cursor int64 = math.MaxInt64
+	)
+	for {
+		var (
+			n    int
+			last int64
+			old  bool
+		)
+		page, err := list(ctx, d, func(r scanner) (alarms.KeyTime, error) {
+			var (
+				kt alarms.KeyTime
+				t  int64
+			)
+			err := r.Scan(&last, &kt.Key.Connector, &kt.Key.ConnectorName, &kt.Key.Component, &kt.Key.Resource, &t)
+			kt.Time = fromMS(t)
+			n++
+			if t < stop {
+				old = true
+			}
+			return kt, err
+		}, `SELECT s.id, a.connector, a.connector_name, a.component, a.resource, s.time_ms
+			FROM alarm_steps s JOIN alarms a ON a.id = s.alarm_id
+			WHERE s.id < ? AND s.type IN (?, ?, ?) ORDER BY s.id DESC LIMIT `+strconv.Itoa(pageSize),
+			cursor, alarms.StepOpen, alarms.StepStateInc, alarms.StepStateDec)
+		if err != nil {
+			return nil, fmt.Errorf("loading recent state changes: %w", err)
+		}
+		for _, kt := range page {
+			if !kt.Time.Before(since) {
+				out = append(out, kt)
+			}
+		}
+		if n < pageSize || old {
+			break
+		}
+		cursor = last
+	}
+	slices.SortStableFunc(out, func(a, b alarms.KeyTime) int { return a.Time.Compare(b.Time) })
+	return out, nil
 }
 
 // LastSeenTimes returns the saved last-seen times of idle rules' sources.

@@ -188,6 +188,8 @@ type Store interface {
 	alarms.Store
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
+	// HoldWriterLock makes this process the database's one writer.
+	HoldWriterLock(ctx context.Context, wait time.Duration) (release func() error, err error)
 	Close() error
 }
 

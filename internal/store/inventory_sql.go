@@ -78,16 +78,16 @@ func (d *DB) ListHostGroups(ctx context.Context, f HostGroupFilter) ([]inventory
 
 // hosts
 
-const hostCols = "h.id, h.name, h.address, h.groups_json, h.tags_json, h.domain, h.location, h.notes, h.check_json, " +
+const hostCols = "h.id, h.name, h.address, h.groups_json, h.tags_json, h.domain, h.location, h.notes, h.check_json, h.snmp_json, " +
 	"h.interval_ms, h.retry_interval_ms, h.max_attempts, h.enabled, h.source, h.created_at, h.updated_at"
 
 func scanHost(row scanner) (inventory.Host, error) {
 	var (
-		h                   inventory.Host
-		groups, tags, check string
-		iv, retry, c, u, en int64
+		h                         inventory.Host
+		groups, tags, check, snmp string
+		iv, retry, c, u, en       int64
 	)
-	err := row.Scan(&h.ID, &h.Name, &h.Address, &groups, &tags, &h.Domain, &h.Location, &h.Notes, &check,
+	err := row.Scan(&h.ID, &h.Name, &h.Address, &groups, &tags, &h.Domain, &h.Location, &h.Notes, &check, &snmp,
 		&iv, &retry, &h.MaxAttempts, &en, &h.Source, &c, &u)
 	if err != nil {
 		return h, err
@@ -103,6 +103,11 @@ func scanHost(row scanner) (inventory.Host, error) {
 	if check != "" {
 		if err := json.Unmarshal([]byte(check), &h.Check); err != nil {
 			return h, fmt.Errorf("decoding the check of host %d: %w", h.ID, err)
+		}
+	}
+	if snmp != "" {
+		if err := json.Unmarshal([]byte(snmp), &h.SNMP); err != nil {
+			return h, fmt.Errorf("decoding the SNMP settings of host %d: %w", h.ID, err)
 		}
 	}
 	return h, nil
@@ -137,7 +142,15 @@ func hostArgs(h *inventory.Host) ([]any, error) {
 		}
 		cj = string(b)
 	}
-	return []any{h.Name, h.Address, string(gj), string(tj), h.Domain, h.Location, h.Notes, cj,
+	sj := ""
+	if len(h.SNMP) > 0 {
+		b, err := json.Marshal(h.SNMP)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the SNMP settings of host %q: %w", h.Name, err)
+		}
+		sj = string(b)
+	}
+	return []any{h.Name, h.Address, string(gj), string(tj), h.Domain, h.Location, h.Notes, cj, sj,
 		h.Interval.D().Milliseconds(), h.RetryInterval.D().Milliseconds(), h.MaxAttempts, b2i(h.Enabled), h.Source}, nil
 }
 
@@ -147,8 +160,8 @@ func (d *DB) CreateHost(ctx context.Context, h *inventory.Host) error {
 		return err
 	}
 	t := d.stamp()
-	id, err := d.insert(ctx, "INSERT INTO hosts (name, address, groups_json, tags_json, domain, location, notes, check_json, "+
-		"interval_ms, retry_interval_ms, max_attempts, enabled, source, created_at, updated_at) VALUES ("+placeholders(15)+")",
+	id, err := d.insert(ctx, "INSERT INTO hosts (name, address, groups_json, tags_json, domain, location, notes, check_json, snmp_json, "+
+		"interval_ms, retry_interval_ms, max_attempts, enabled, source, created_at, updated_at) VALUES ("+placeholders(16)+")",
 		append(args, ms(t), ms(t))...)
 	if err != nil {
 		return d.conflict(err, "creating a host", fmt.Sprintf("host %q", h.Name))
@@ -165,7 +178,7 @@ func (d *DB) UpdateHost(ctx context.Context, h *inventory.Host) error {
 	}
 	t := d.stamp()
 	err = d.execOne(ctx, fmt.Sprintf("host %d", h.ID), "UPDATE hosts SET name = ?, address = ?, groups_json = ?, tags_json = ?, "+
-		"domain = ?, location = ?, notes = ?, check_json = ?, interval_ms = ?, retry_interval_ms = ?, max_attempts = ?, "+
+		"domain = ?, location = ?, notes = ?, check_json = ?, snmp_json = ?, interval_ms = ?, retry_interval_ms = ?, max_attempts = ?, "+
 		"enabled = ?, source = ?, updated_at = ? WHERE id = ?", append(args, ms(t), h.ID)...)
 	if err != nil {
 		return d.conflict(err, fmt.Sprintf("updating host %d", h.ID), fmt.Sprintf("host %q", h.Name))

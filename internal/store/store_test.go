@@ -203,11 +203,15 @@ func testHosts(t *testing.T, st Store) {
 	if got, _ := st.GetHostByName(ctx, "bare"); got.Check != nil || got.Groups == nil || got.Enabled {
 		t.Fatalf("bare host: %+v", got)
 	}
+	if got, _ := st.GetHostByName(ctx, "bare"); got.SNMP != nil {
+		t.Fatalf("bare host has SNMP settings: %+v", got.SNMP)
+	}
 	h.Address, h.Enabled = "10.0.0.2", false
+	h.SNMP = checks.Spec{"version": "3", "user": "noc", "port": float64(1161)}
 	if err := st.UpdateHost(ctx, &h); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := st.GetHostByName(ctx, "web1"); got.Address != "10.0.0.2" || got.Enabled {
+	if got, _ := st.GetHostByName(ctx, "web1"); got.Address != "10.0.0.2" || got.Enabled || got.SNMP["user"] != "noc" || got.SNMP["port"] != float64(1161) {
 		t.Fatalf("update: %+v", got)
 	}
 	bare.Name = "web1"

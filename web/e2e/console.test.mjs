@@ -407,14 +407,17 @@ test('alarms: a red alarm appears live, is filtered, acknowledged and snoozed; t
   await sf.getByTestId('submit-action').click()
   await page.getByTestId('steps').locator('[data-step=snooze]').waitFor()
   assert.match(await page.getByTestId('alarm-snooze').textContent(), /^until /)
-  // Transfer, to users picked from the list (the admin may read it).
+  // Transfer, to users and a team picked from the list (the admin may
+  // read it): the team's members now become assignees too.
+  assert.equal((await apiCall('POST', '/users', { login: 'nina', password: 'network-pass-1', role: 'operator', teams: ['network'] })).status, 201)
   await page.getByTestId('action-transfer').click()
   const tf = page.getByTestId('form-transfer')
   await tf.locator('input[name=user][value=admin]').check()
+  await tf.locator('input[name=team][value=network]').check()
   await tf.locator('textarea[name=comment]').fill('for the network team')
   await page.screenshot({ path: path.join(shots, 'alarm-transfer.png') })
   await tf.getByTestId('submit-action').click()
-  await page.getByTestId('steps').locator('[data-step=transfer]', { hasText: 'to admin' }).waitFor()
+  await page.getByTestId('steps').locator('[data-step=transfer]', { hasText: 'to admin, nina (teams network)' }).waitFor()
   // Criticality by hand, locked.
   await page.getByTestId('action-criticality').click()
   const cf = page.getByTestId('form-criticality')

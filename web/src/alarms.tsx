@@ -5,6 +5,7 @@ import { ComponentChildren } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { Alarm, AlarmStep, api, APIError, can, liveConnected, onLive, User } from './api'
 import { Empty, ErrorNote, fmtAgo, fmtTime, Link, Modal, navigate, onRoute, useData } from './ui'
+import { EngineMarks, engineStepLabels, IdleNote } from './alarmmarks'
 
 export const criticalities = ['red', 'orange', 'green'] as const
 const stateNames = ['OK', 'MINOR', 'MAJOR', 'CRITICAL']
@@ -48,6 +49,7 @@ function Markers(props: { a: Alarm }) {
   const assignees = a.assignees ?? []
   return (
     <span class="markers">
+      <EngineMarks a={a} />
       {a.acked ? (
         <span class="mk mk-ack" title={`Acknowledged by ${a.ack_by ?? '?'} ${fmtTime(a.ack_time)}${a.ack_comment ? ': ' + a.ack_comment : ''}`} data-marker="ack">
           ACK
@@ -500,6 +502,7 @@ export function AlarmsPage(props: { user: User }) {
               ['resolved', 'Resolved'],
               ['all', 'Open + resolved'],
               ['archived', 'Archived'],
+              ['flapping', 'Flapping'],
             ].map(([v, l]) => (
               <button class={f.status === v ? 'on' : ''} aria-pressed={f.status === v} onClick={() => set('status', v)} data-status={v || 'open'}>
                 {l}
@@ -727,13 +730,15 @@ const stepLabels: Record<string, string> = {
   cancel: 'Cancelled',
   archive: 'Archived',
   transfer: 'Transferred',
+  ...engineStepLabels,
 }
 
 function stepValue(s: AlarmStep): string {
   if (!s.value) return ''
   if (s.type === 'snooze') return 'until ' + fmtTime(s.value)
   // The API writes the users as Go prints a list: [ann bob].
-  if (s.type === 'transfer') return 'to ' + s.value.replace(/^\[(.*)\]$/, '$1').split(' ').filter(Boolean).join(', ')
+  // Older steps hold Go's "[a b]"; newer ones "a, b (teams t)".
+  if (s.type === 'transfer') return 'to ' + (s.value.startsWith('[') ? s.value.slice(1, -1).split(' ').filter(Boolean).join(', ') : s.value)
   return s.value
 }
 
@@ -808,6 +813,7 @@ export function AlarmPage(props: { id: string; user: User }) {
           {btn('delete', 'Delete', 'alarms.delete', true, 'danger')}
         </div>
       </div>
+      <IdleNote a={a} />
       <div class="alarm-grid">
         <section class="card facts">
           <dl>
@@ -902,10 +908,12 @@ function AlarmActionForm(props: { a: Alarm; dialog: Dialog; user: User; act: (pa
   const [lock, setLock] = useState(true)
   const [users, setUsers] = useState<string[]>([])
   const [userText, setUserText] = useState('')
+  const [teams, setTeams] = useState<string[]>([])
+  const [teamText, setTeamText] = useState('')
   const canArchive = can(props.user, 'alarms.archive')
   const [archiveFirst, setArchiveFirst] = useState(canArchive && a.status !== 'archived')
   const canList = can(props.user, 'users.manage')
-  const known = useData(() => (dialog === 'transfer' && canList ? api<{ items: { login: string }[] }>('GET', '/users?limit=1000') : Promise.resolve(undefined)), [dialog])
+  const known = useData(() => (dialog === 'transfer' && canList ? api<{ items: { login: string; teams?: string[]; disabled?: boolean }[] }>('GET', '/users?limit=1000') : Promise.resolve(undefined)), [dialog])
   const common = { onClose, testid: `form-${dialog}` }
   const c = <CommentField value={comment} onChange={setComment} />
   switch (dialog) {
@@ -954,36 +962,45 @@ function AlarmActionForm(props: { a: Alarm; dialog: Dialog; user: User; act: (pa
     case 'transfer': {
       const list = known.data?.items
       const chosen = list ? users : userText.split(',').map((s) => s.trim()).filter(Boolean)
+      const teamList = list ? [...new Set(list.filter((x) => !x.disabled).flatMap((x) => x.teams ?? []))].sort() : undefined
+      const chosenTeams = teamList ? teams : teamText.split(',').map((s) => s.trim()).filter(Boolean)
+      const check = (name: string, value: string, on: string[], set: (v: string[]) => void) => (
+        <label class="check">
+          <input type="checkbox" name={name} value={value} checked={on.includes(value)} onChange={(e) => set((e.target as HTMLInputElement).checked ? [...on, value] : on.filter((y) => y !== value))} />
+          {value}
+        </label>
+      )
       return (
         <ActionForm
           {...common}
           title="Transfer the alarm"
           submitLabel="Transfer"
-          onSubmit={() => (chosen.length ? act('transfer', { users: chosen, comment }) : Promise.reject(new Error('Choose at least one user.')))}
+          onSubmit={() =>
+            chosen.length || chosenTeams.length ? act('transfer', { users: chosen, teams: chosenTeams, comment }) : Promise.reject(new Error('Choose at least one user or team.'))
+          }
         >
           {list ? (
             <fieldset>
               <legend>To</legend>
-              <div class="userpick">
-                {list.map((x) => (
-                  <label class="check">
-                    <input
-                      type="checkbox"
-                      name="user"
-                      value={x.login}
-                      checked={users.includes(x.login)}
-                      onChange={(e) => setUsers((e.target as HTMLInputElement).checked ? [...users, x.login] : users.filter((y) => y !== x.login))}
-                    />
-                    {x.login}
-                  </label>
-                ))}
-              </div>
+              <div class="userpick">{list.map((x) => check('user', x.login, users, setUsers))}</div>
+              {teamList?.length ? (
+                <>
+                  <div class="hint">or a team (its members now)</div>
+                  <div class="userpick">{teamList.map((x) => check('team', x, teams, setTeams))}</div>
+                </>
+              ) : null}
             </fieldset>
           ) : (
-            <label>
-              To <span class="hint">(logins, separated by commas)</span>
-              <input name="users" value={userText} onInput={(e) => setUserText((e.target as HTMLInputElement).value)} required />
-            </label>
+            <>
+              <label>
+                To <span class="hint">(logins, separated by commas)</span>
+                <input name="users" value={userText} onInput={(e) => setUserText((e.target as HTMLInputElement).value)} />
+              </label>
+              <label>
+                Or teams <span class="hint">(their members now, separated by commas)</span>
+                <input name="teams" value={teamText} onInput={(e) => setTeamText((e.target as HTMLInputElement).value)} />
+              </label>
+            </>
           )}
           {c}
         </ActionForm>

@@ -30,6 +30,7 @@ export type Host = Status & {
   location: string
   notes: string
   check?: CheckSpec
+  snmp?: Record<string, unknown>
   interval: string
   retry_interval: string
   max_attempts: number
@@ -91,6 +92,8 @@ export type Alarm = {
   ack_comment?: string
   snooze_until?: string
   assignees: string[] | null
+  flapping?: boolean
+  in_maintenance?: boolean
   steps?: AlarmStep[]
 }
 

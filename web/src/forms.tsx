@@ -38,6 +38,19 @@ const kindFields: Record<string, Field[]> = {
   ],
   // vigie's own health: database, time-series store (stopped on a full disk).
   self: [],
+  // One SNMP object; the host's SNMP settings apply.
+  snmp: [
+    { key: 'oid', label: 'OID or name', placeholder: 'sysUpTime.0, ifHCInOctets.2, 1.3.6.1.2.1.1.5.0', hint: "A numeric OID or a known name with its index; the host's SNMP settings apply" },
+    { key: 'warning', label: 'Warning', placeholder: 'Nagios range (rate per second for counters)' },
+    { key: 'critical', label: 'Critical', placeholder: 'Nagios range' },
+    { key: 'expect', label: 'Expect', placeholder: 'optional substring of a string value' },
+  ],
+  snmp_interface: [
+    { key: 'interface', label: 'Interface name', placeholder: 'eth0 (ifName or ifDescr)' },
+    { key: 'index', label: 'ifIndex', type: 'number', placeholder: 'optional when the name is given' },
+    { key: 'warning', label: 'Warning utilisation %', placeholder: '80' },
+    { key: 'critical', label: 'Critical utilisation %', placeholder: '95' },
+  ],
 }
 
 const kinds = Object.keys(kindFields)

@@ -2,6 +2,8 @@ import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { AccountPage, AuditPage, UsersPage } from './admin'
 import { AlarmPage, AlarmsPage } from './alarms'
+import { MaintenancesPage } from './maintenances'
+import { RulesPage } from './rules'
 import { api, can, liveConnected, onLive, setCSRF, startLive, stopLive, User } from './api'
 import { ActivatePage, HostPage, HostsPage, LoginPage, OverviewPage, ServicePage, ServicesPage } from './pages'
 import { Link, navigate, usePath } from './ui'
@@ -88,6 +90,10 @@ function App() {
   else if ((m = path.match(/^\/services\/(\d+)$/))) page = <ServicePage id={m[1]} user={user} />
   else if ((m = path.match(/^\/alarms\/(\d+)$/)) && can(user, 'alarms.read')) page = <AlarmPage id={m[1]} user={user} />
   else if (path === '/alarms' && can(user, 'alarms.read')) page = <AlarmsPage user={user} />
+  // Both lists answer to alarms.read; changing them needs rules.manage or
+  // maintenance.manage, which the pages check for their buttons.
+  else if (path === '/rules' && can(user, 'alarms.read')) page = <RulesPage user={user} />
+  else if (path === '/maintenance' && can(user, 'alarms.read')) page = <MaintenancesPage user={user} />
   else if (path === '/hosts') page = <HostsPage user={user} />
   else if (path === '/services') page = <ServicesPage />
   else if (path === '/users' && can(user, 'users.manage')) page = <UsersPage me={user} />
@@ -109,6 +115,8 @@ function App() {
         <nav>
           {nav('/', 'Overview')}
           {can(user, 'alarms.read') ? nav('/alarms', 'Alarms') : null}
+          {can(user, 'alarms.read') ? nav('/rules', 'Rules') : null}
+          {can(user, 'alarms.read') ? nav('/maintenance', 'Maintenance') : null}
           {nav('/hosts', 'Hosts')}
           {nav('/services', 'Services')}
           {can(user, 'users.manage') ? nav('/users', 'Users') : null}

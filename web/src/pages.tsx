@@ -4,6 +4,7 @@ import { AlarmTiles } from './alarms'
 import { StateChart } from './chart'
 import { HostDashboard, RangePicker, secondsOf, ServiceGraphs, useRange } from './dashboard'
 import { ConfirmDelete, HostForm, ServiceForm } from './forms'
+import { SnmpPanel } from './snmp'
 import { Badge, Empty, ErrorNote, fmtAgo, fmtTime, Link, navigate, useData } from './ui'
 
 const hostStates = ['UP', 'DOWN', 'UNREACHABLE', 'PENDING']
@@ -322,6 +323,9 @@ export function HostPage(props: { id: string; user: User }) {
         <h2 class="pad">Services</h2>
         {svcs.data && svcs.data.items.length === 0 ? <Empty>No services on this host yet.</Empty> : <ServiceTable services={svcs.data?.items ?? []} />}
       </section>
+      {h.address && (h.snmp || can(props.user, 'hosts.write') || (svcs.data?.items ?? []).some((s) => s.check.kind.startsWith('snmp'))) ? (
+        <SnmpPanel key={h.id} host={h} services={svcs.data?.items ?? []} user={props.user} onChanged={() => (host.reload(), svcs.reload())} />
+      ) : null}
       {can(props.user, 'metrics.read') ? <HostDashboard hostId={h.id} hostName={h.name} /> : null}
       {dialog === 'edit' ? <HostForm host={h} onClose={() => setDialog('')} onSaved={() => (setDialog(''), host.reload())} /> : null}
       {dialog === 'add' ? <ServiceForm host={h} onClose={() => setDialog('')} onSaved={() => (setDialog(''), svcs.reload())} /> : null}

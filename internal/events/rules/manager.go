@@ -126,6 +126,14 @@ func (m *Manager) Create(ctx context.Context, r Rule, position *int) error {
 
 // Update replaces the rule name with r (which may rename it), in place.
 func (m *Manager) Update(ctx context.Context, name string, r Rule) error {
+	return m.UpdateAt(ctx, name, r, nil)
+}
+
+// UpdateAt replaces the rule name with r and, with a position, moves it
+// there among the API's rules (0 first; past the end: last); without one
+// it stays where it is. One change, so that a rule is never missing from
+// the rules in force while it moves.
+func (m *Manager) UpdateAt(ctx context.Context, name string, r Rule, position *int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	i, err := m.index(name)
@@ -137,6 +145,10 @@ func (m *Manager) Update(ctx context.Context, name string, r Rule) error {
 	}
 	next := slices.Clone(m.stored)
 	next[i] = r
+	if position != nil && *position >= 0 && *position != i {
+		next = slices.Delete(next, i, i+1)
+		next = slices.Insert(next, min(*position, len(next)), r)
+	}
 	return m.commit(ctx, next)
 }
 

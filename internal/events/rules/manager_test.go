@@ -92,6 +92,25 @@ func TestManager(t *testing.T) {
 	if got := names(m); got != "cfg/config first/api a/api middle/api last/api" {
 		t.Fatalf("after update and delete: %s", got)
 	}
+	// Move with an update: first, past the end, then back in the middle.
+	for _, c := range []struct {
+		pos  int
+		want string
+	}{
+		{0, "cfg/config middle/api first/api a/api last/api"},
+		{99, "cfg/config first/api a/api last/api middle/api"},
+		{2, "cfg/config first/api a/api middle/api last/api"},
+	} {
+		if err := m.UpdateAt(ctx, "middle", Rule{Name: "middle", Actions: Actions{SetCriticality: events.Red}}, &c.pos); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(m); got != c.want {
+			t.Fatalf("moved to %d: %s, want %s", c.pos, got, c.want)
+		}
+	}
+	if st.rs[2].Name != "middle" {
+		t.Fatalf("stored after moving: %v", st.rs)
+	}
 	// A store that fails changes nothing in force.
 	st.fail = errors.New("disk full")
 	if err := m.Delete(ctx, "a"); err == nil || !strings.Contains(err.Error(), "storing the event rules: disk full") {

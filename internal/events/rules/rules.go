@@ -6,10 +6,12 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -235,7 +237,14 @@ func compile(r Rule, index int) (*compiled, error) {
 			ops = append(ops, "regex")
 			re, err := regexp.Compile(`^(?:` + *m.Regex + `)$`)
 			if err != nil {
-				return nil, bad(key+".regex", "compiling %q: %v", *m.Regex, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+				// Name the fault, not the anchored expression the writer never
+				// wrote (the console shows this beside the field).
+				msg := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+				var se *syntax.Error
+				if _, err := regexp.Compile(*m.Regex); errors.As(err, &se) {
+					msg = string(se.Code)
+				}
+				return nil, bad(key+".regex", "compiling %q: %s", *m.Regex, msg)
 			}
 			test = func(e *events.Event) bool { v, _ := f.get(e); return re.MatchString(v) }
 		}

@@ -211,7 +211,13 @@ func TestBadRules(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", tc.rule, err, tc.want)
 		}
 	}
-	_, err := Compile([]Rule{{Name: "r", Actions: Actions{Drop: true}}, {Name: "r", Actions: Actions{Drop: true}}})
+	// The message names the writer's expression only, not the anchored one
+	// compiled.
+	_, err := Compile([]Rule{{Name: "r", Match: []Condition{{Field: "component", Regex: ptr("db-(")}}, Actions: Actions{Drop: true}}})
+	if want := `rule "r": match[0].regex: compiling "db-(": missing closing )`; err == nil || err.Error() != want {
+		t.Errorf("bad regex: error %v, want %q", err, want)
+	}
+	_, err = Compile([]Rule{{Name: "r", Actions: Actions{Drop: true}}, {Name: "r", Actions: Actions{Drop: true}}})
 	if err == nil || err.Error() != `rule "r": name: is defined twice` {
 		t.Fatalf("duplicate: %v", err)
 	}

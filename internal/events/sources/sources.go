@@ -1,9 +1,9 @@
 // Package sources holds the connectors that turn what other tools send
-// (syslog, Alertmanager webhooks, AMQP and NATS buses) into events for one
-// events.Sink. Each source starts with Run(ctx) and stops when ctx ends,
-// bounds what it reads, and counts what it received and what it refused
-// (by reason) on a prometheus.Registerer; bad input is refused with a
-// counter and a log line, never dropped silently.
+// (syslog, SNMP traps, Alertmanager webhooks, AMQP and NATS buses) into
+// events for one events.Sink. Each source starts with Run(ctx) and stops
+// when ctx ends, bounds what it reads, and counts what it received and
+// what it refused (by reason) on a prometheus.Registerer; bad input is
+// refused with a counter and a log line, never dropped silently.
 package sources
 
 import (
@@ -26,6 +26,7 @@ var (
 	_ Source = (*Syslog)(nil)
 	_ Source = (*AMQP)(nil)
 	_ Source = (*NATS)(nil)
+	_ Source = (*SNMPTrap)(nil)
 )
 
 // Reasons an input is refused, the "reason" label of
