@@ -267,6 +267,30 @@ func TestNetworkCut(t *testing.T) {
 	if !got[0].Before(cut.Add(-2*time.Second)) || !got[len(got)-1].After(healed) {
 		t.Fatalf("series %s…%s does not span the cut %s…%s", got[0], got[len(got)-1], cut, healed)
 	}
+	// The history shows the cut as the agent's outage: a DOWN period
+	// saying the agent was silent, then UP again.
+	waitUntil(t, 30*time.Second, "the outage in the host's history", func() bool {
+		var h struct {
+			Items []struct {
+				State  string
+				Output string
+				Start  time.Time
+				End    *time.Time
+			}
+		}
+		c.do("GET", "/api/v1/hosts/edge-ns/history", nil, &h)
+		if len(h.Items) < 2 || h.Items[0].State != "UP" {
+			return false
+		}
+		down := h.Items[1]
+		if down.State != "DOWN" || !strings.Contains(down.Output, "agent silent") {
+			t.Fatalf("the period before the current one: %+v, want DOWN, agent silent", down)
+		}
+		if down.Start.Before(cut) || down.End == nil || down.End.After(time.Now()) {
+			t.Fatalf("outage %s…%v outside the cut from %s", down.Start, down.End, cut)
+		}
+		return true
+	})
 	t.Logf("cut of %s: %d samples from %s to %s, no gap, none twice", healed.Sub(cut).Round(time.Second), len(got), got[0].Format(time.TimeOnly), got[len(got)-1].Format(time.TimeOnly))
 
 	// Cut 2: the link goes down, the agent is killed with SIGKILL during
