@@ -267,7 +267,7 @@ func (a *Agent) sendLoop(ctx context.Context) {
 			single = true
 			continue
 		case errors.As(err, &re):
-			// One batch the server will never take (it says why): keep
+			// One batch the server will never take (it says why): keeping
 			// it would block everything behind it. Counted and logged.
 			a.log.Error("the server refused a batch for good; dropping it", "batch", batches[0].ID, "err", err)
 			a.buf.Ack([]uint64{batches[0].Seq})
