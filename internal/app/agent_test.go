@@ -85,6 +85,12 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 	if code, _ := (agentClient{ts, "vga_wrong"}).post("/api/v1/agent/enrol", []byte(`{}`), ""); code != 401 {
 		t.Fatalf("wrong token: %d", code)
 	}
+	if code := ts.admin("POST", "/api/v1/agent/enrol", map[string]any{"host": "x", "interval": "1s"}, nil); code != 401 {
+		t.Fatalf("agent routes take agent tokens, not a user's credentials: %d", code)
+	}
+	if code, _ := (agentClient{ts, ts.token()}).post("/api/v1/agent/enrol", []byte(`{"host":"x","interval":"1s"}`), ""); code != 401 {
+		t.Fatalf("an API token on an agent route: %d", code)
+	}
 	if code, body := c.post("/api/v1/agent/batches", gz(t, testPush(now, "a-1")), "gzip"); code != 409 || !strings.Contains(body, "enrol first") {
 		t.Fatalf("push before enrolment: %d %s", code, body)
 	}
