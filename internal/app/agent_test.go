@@ -75,6 +75,11 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 	if len(listed.Items) != 1 || listed.Items[0]["token"] != nil || listed.Items[0]["token_hash"] != nil {
 		t.Fatalf("the list must not show secrets: %v", listed.Items)
 	}
+	var audit json.RawMessage
+	ts.admin("GET", "/api/v1/audit?action=POST", nil, &audit)
+	if strings.Contains(string(audit), tok.Token) || !strings.Contains(string(audit), "agent-tokens") {
+		t.Fatalf("the audit must record the creation without the secret: %s", audit)
+	}
 	c := agentClient{ts, tok.Token}
 	now := time.Now().Add(-time.Minute).Truncate(time.Second)
 
