@@ -27,26 +27,28 @@ func main() {
 	}
 }
 
-func run(args []string) error {
+// configure reads the flags and the configuration file; flags override
+// the file, then defaults fill the rest and everything is validated.
+func configure(args []string) (agent.Config, bool, error) {
 	fs := flag.NewFlagSet("vigie-agent", flag.ContinueOnError)
 	var (
 		cfgFile   = fs.String("config", "", "YAML configuration file")
 		server    = fs.String("server", "", "vigie server URL (overrides server:)")
-		token     = fs.String("token", "", "agent token (overrides token:; prefer token_file: in the config, as flags show in ps)")
+		token     = fs.String("token", "", "agent token (overrides token:; prefer --token-file or token_file:, as flags show in ps)")
 		tokenFile = fs.String("token-file", "", "file holding the agent token (overrides token:, token_file:)")
 		interval  = fs.Duration("interval", 0, "collection interval (overrides interval:)")
 		bufDir    = fs.String("buffer-dir", "", "disk buffer directory (overrides buffer.dir:)")
 		hostName  = fs.String("host", "", "host name to report as (overrides host:)")
 		debug     = fs.Bool("debug", false, "log debug lines")
 	)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
 	var cfg agent.Config
+	if err := fs.Parse(args); err != nil {
+		return cfg, false, err
+	}
 	if *cfgFile != "" {
 		var err error
 		if cfg, err = agent.LoadFile(*cfgFile); err != nil {
-			return err
+			return cfg, false, err
 		}
 	}
 	if *server != "" {
@@ -58,7 +60,7 @@ func run(args []string) error {
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {
-			return fmt.Errorf("--token-file: %w", err)
+			return cfg, false, fmt.Errorf("--token-file: %w", err)
 		}
 		cfg.Token = strings.TrimSpace(string(b))
 	}
@@ -73,10 +75,18 @@ func run(args []string) error {
 	}
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return cfg, false, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, *debug, nil
+}
+
+func run(args []string) error {
+	cfg, debug, err := configure(args)
+	if err != nil {
+		return err
 	}
 	level := slog.LevelInfo
-	if *debug {
+	if debug {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
