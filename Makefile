@@ -18,6 +18,7 @@ web: web/node_modules/.installed
 
 build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/vigie ./cmd/vigie
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/vigie-agent ./cmd/vigie-agent
 
 # Build everything and start vigie on examples/vigie.yaml, which watches
 # this machine. Data goes to ./data unless VIGIE_DATA_DIR says otherwise.
@@ -55,6 +56,7 @@ bench:
 	$(GO) run ./bench/metrics
 	$(GO) run ./bench/alarms
 	$(GO) run ./bench/snmp
+	$(GO) run ./bench/agent
 
 clean:
 	rm -rf bin internal/web/dist/assets internal/web/dist/index.html

@@ -346,6 +346,35 @@ var schemas = obj{
 	}),
 	"TokenInput": object([]string{"name"}, obj{"name": str(""), "expires_in": str(`Lifetime ("720h"); none means no expiry`),
 		"permissions": strList("A subset of your permissions; none means all of them")}),
+	"AgentConfig": object(nil, obj{
+		"version": integer("Grows with each change (set by the server)"), "interval": str(`Collection interval ("10s", 1s…1h)`),
+		"collect": strList("Collectors: cpu, load, memory, swap, filesystems, disks, network, processes, uptime"),
+	}),
+	"AgentToken": object(nil, obj{
+		"id": integer(""), "name": str(""), "token": str("The secret (vga_…), in the creation answer only"),
+		"host_id": integer("The host it enrolled as"), "host": str(""), "created_at": dateTime(""), "last_seen": dateTime(""),
+		"interval": str("The interval the agent runs at"), "version": str("The agent's version"), "config": ref("AgentConfig"),
+	}),
+	"AgentTokenInput": object([]string{"name"}, obj{"name": str("Unique name of the agent"), "config": ref("AgentConfig")}),
+	"AgentEnrolment": object([]string{"host", "interval"}, obj{
+		"host": str("Host name: created if missing, else attached"), "address": str(""), "version": str(""),
+		"interval": str(`"10s"`), "services": strList("Services the agent reports (created on the host, kind agent)"),
+	}),
+	"AgentEnrolAnswer": object(nil, obj{"host_id": integer(""), "host": str(""), "created": boolean(""), "config": ref("AgentConfig")}),
+	"AgentPush": object([]string{"batches", "interval"}, obj{
+		"interval": str(`The agent's interval now ("10s")`),
+		"batches": obj{"type": "array", "description": "Oldest first, at most 100", "items": object([]string{"id", "time"}, obj{
+			"id": str("Unique per agent; a replayed id is not stored twice"), "seq": integer(""), "time": dateTime(""),
+			"samples": obj{"type": "array", "items": object([]string{"s", "m", "v"}, obj{
+				"s": str("Service"), "m": str("Metric"), "u": str(`Unit; "c" for counters`), "v": obj{"type": "number"}})},
+			"results": obj{"type": "array", "items": object([]string{"service", "state"}, obj{
+				"service": str(""), "state": integer("0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), "output": str("")})},
+		})},
+	}),
+	"AgentPushAnswer": object(nil, obj{
+		"stored": strList("Batch ids stored, replays included: the agent may delete them"), "duplicates": integer("Replays already stored"),
+		"refused_samples": integer("Samples the store refused (too old, out of order)"), "config": ref("AgentConfig"),
+	}),
 	"Session": object(nil, obj{
 		"id": integer(""), "remote_addr": str(""), "user_agent": str(""), "current": boolean("This session"),
 		"created_at": dateTime(""), "last_seen": dateTime(""), "expires_at": dateTime(""),

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vigie-monitoring/vigie/internal/agent"
 	"github.com/vigie-monitoring/vigie/internal/alarms"
 	"github.com/vigie-monitoring/vigie/internal/auth"
 	"github.com/vigie-monitoring/vigie/internal/checks"
@@ -66,6 +67,10 @@ type Options struct {
 	Alertmanager http.Handler
 	// Receiver stores Prometheus remote-write pushes (503 when nil).
 	Receiver Receiver
+	// Samples stores what agents push (503 when nil); Agents keeps their
+	// liveness and last results for the "agent" check kind.
+	Samples  SampleAppender
+	Agents   *agent.Liveness
 	Console  http.Handler
 	Gatherer prometheus.Gatherer
 	// Registerer, when set, gets the API's own metrics.
@@ -90,6 +95,10 @@ type Server struct {
 	mon           Monitor
 	log           *slog.Logger
 	mux           *http.ServeMux
+	agents        agentState
+	// agentSamples counts agent samples by outcome (stored, refused),
+	// agentBatchesIn agent batches (stored, duplicate).
+	agentSamples, agentBatchesIn *prometheus.CounterVec
 }
 
 // route is one API endpoint; the table is also what the OpenAPI test
@@ -102,6 +111,9 @@ type route struct {
 	// other route needs its permission.
 	public, self bool
 	perm         auth.Permission
+	// agent routes authenticate an agent by its agent token instead of a
+	// user.
+	agent bool
 	// bulk routes take large binary bodies (bounded by the receiver, not
 	// http.max_body_bytes) and are not audited: a Prometheus pushes every
 	// few seconds.
@@ -206,6 +218,13 @@ func init() {
 		{method: "DELETE", pattern: "/api/v1/lockouts/{id}", handler: (*Server).liftLockout, perm: auth.PermUsersManage, summary: "Lift a lock-out (login:NAME or addr:ADDRESS)"},
 		{method: "GET", pattern: "/api/v1/graph.png", handler: (*Server).graphPNG, perm: auth.PermMetricsRead, summary: "A PromQL range query drawn as a PNG, with title, unit, legend and threshold lines"},
 		{method: "POST", pattern: "/prometheus/api/v1/write", handler: (*Server).promWrite, perm: auth.PermMetricsWrite, bulk: true, summary: "Prometheus remote write 1.0: a snappy-compressed protobuf WriteRequest pushed by a Prometheus or an agent; 204 once stored"},
+		{method: "GET", pattern: "/api/v1/agent-tokens", handler: (*Server).listAgentTokens, perm: auth.PermAgentsManage, summary: "List agent tokens with the host each reports as, its last contact and desired configuration (admin)", out: "[]AgentToken"},
+		{method: "POST", pattern: "/api/v1/agent-tokens", handler: (*Server).createAgentToken, perm: auth.PermAgentsManage, summary: "Create an agent token (name, config); the secret is shown once, only its hash is kept", in: "AgentTokenInput", out: "AgentToken"},
+		{method: "GET", pattern: "/api/v1/agent-tokens/{id}", handler: (*Server).getAgentToken, perm: auth.PermAgentsManage, summary: "Get an agent token (never its secret)", out: "AgentToken"},
+		{method: "PUT", pattern: "/api/v1/agent-tokens/{id}/config", handler: (*Server).putAgentConfig, perm: auth.PermAgentsManage, summary: "Set the configuration an agent runs (interval, collect); it applies it on its next contact", in: "AgentConfig", out: "AgentToken"},
+		{method: "DELETE", pattern: "/api/v1/agent-tokens/{id}", handler: (*Server).deleteAgentToken, perm: auth.PermAgentsManage, summary: "Revoke an agent token: the agent is refused from its next request"},
+		{method: "POST", pattern: "/api/v1/agent/enrol", handler: (*Server).agentEnrol, agent: true, quiet: true, summary: "An agent (agent token) enrols: its host is created or attached by name, with its services; answers the desired configuration", in: "AgentEnrolment", out: "AgentEnrolAnswer"},
+		{method: "POST", pattern: "/api/v1/agent/batches", handler: (*Server).agentBatches, agent: true, bulk: true, body: agentBody, summary: "An agent (agent token) pushes batches, gzip or zstd JSON, oldest first (8 MiB, 100 batches); 200 once stored, naming the batches stored; replays are not stored twice", in: "AgentPush", out: "AgentPushAnswer"},
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: (*Server).openapi, public: true, summary: "This document"},
 	}
 }
@@ -221,7 +240,7 @@ func New(opts Options) *Server {
 	if opts.Hub == nil {
 		opts.Hub = NewHub(nil)
 	}
-	s := &Server{opts: opts, st: opts.Store, auth: opts.Auth, mon: opts.Monitor, log: opts.Logger, mux: http.NewServeMux(),
+	s := &Server{agents: agentState{ingest: make(chan struct{}, agentIngestSlots)}, opts: opts, st: opts.Store, auth: opts.Auth, mon: opts.Monitor, log: opts.Logger, mux: http.NewServeMux(),
 		eventsIn: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vigie_api_events_received_total", Help: "Events accepted by POST /api/v1/events (answered 202).",
 		}),
@@ -229,8 +248,14 @@ func New(opts Options) *Server {
 			Name: "vigie_api_events_refused_total", Help: "Requests to POST /api/v1/events refused, by reason (invalid, too_large, unavailable).",
 		}, []string{"reason"}),
 	}
+	s.agentSamples = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigie_agent_samples_total", Help: "Samples pushed by agents, by outcome (stored; refused by the time-series store: too old, out of order).",
+	}, []string{"outcome"})
+	s.agentBatchesIn = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigie_agent_batches_total", Help: "Batches pushed by agents, by outcome (stored; duplicate: a replay already stored; out_of_order: stored after a later one of the same agent, which the agent's design excludes).",
+	}, []string{"outcome"})
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(s.eventsIn, s.eventsRefused)
+		opts.Registerer.MustRegister(s.eventsIn, s.eventsRefused, s.agentSamples, s.agentBatchesIn)
 	}
 	for _, rt := range routes {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
@@ -360,7 +385,14 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		if !rt.public {
+		if rt.agent {
+			a, ok := s.authAgent(r)
+			if !ok {
+				writeError(w, http.StatusUnauthorized, "unauthenticated", "unknown or revoked agent token: send Authorization: Bearer vga_…")
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), agentKey{}, a))
+		} else if !rt.public {
 			p, err := s.auth.Authenticate(r)
 			if err != nil {
 				// No WWW-Authenticate challenge: browsers would answer it
@@ -660,14 +692,16 @@ func (s *Server) validateCheck(spec checks.Spec, h inventory.Host, hostCheck boo
 type RouteRule struct {
 	Method, Pattern string
 	Public, Self    bool
-	Perm            auth.Permission
+	// Agent routes take an agent token, not a user.
+	Agent bool
+	Perm  auth.Permission
 }
 
 // RouteRules lists every endpoint with its guard.
 func RouteRules() []RouteRule {
 	out := make([]RouteRule, len(routes))
 	for i, rt := range routes {
-		out[i] = RouteRule{Method: rt.method, Pattern: rt.pattern, Public: rt.public, Self: rt.self, Perm: rt.perm}
+		out[i] = RouteRule{Method: rt.method, Pattern: rt.pattern, Public: rt.public, Self: rt.self, Agent: rt.agent, Perm: rt.perm}
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigie-monitoring/vigie/internal/agent"
 	"github.com/vigie-monitoring/vigie/internal/alarms"
 	"github.com/vigie-monitoring/vigie/internal/api"
 	"github.com/vigie-monitoring/vigie/internal/auth"
@@ -61,7 +62,10 @@ type App struct {
 
 	// sink stores samples and forwards them (remotewrite.go); receiver
 	// takes remote-write pushes into it.
-	sink     *sampleSink
+	sink *sampleSink
+	// live is what agents said lately, for the "agent" check kind
+	// (agent.go).
+	live     *agent.Liveness
 	receiver *remote.Receiver
 
 	// reg holds vigie's own metrics; eventSink takes what the event
@@ -184,6 +188,12 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	})
 	a.mon = newMonitor(a.engine, cfg.Scheduler)
 	a.mon.self = a.selfCheck
+	a.live = agent.NewLiveness(nil)
+	if err := restoreAgents(ctx, st, a.live); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.mon.agent = agentCheck(a.live, time.Now())
 	a.checkEv.names, a.checkEv.domainOf = a.mon.names, a.mon.DomainOf
 	a.mon.removed = a.checkEv.removed
 	a.hub.SetDomainOf(a.mon.DomainOf)
@@ -215,7 +225,7 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 
 	a.api = api.New(api.Options{
 		Store: st, Auth: a.auth, Monitor: a.mon, Hub: a.hub, Alarms: qualifiedAlarms{a.alarms, qualified}, Rules: a.ruleMgr, Alertmanager: http.HandlerFunc(a.alertmanager),
-		Console: web.Handler(), Metrics: a.tsdb, Receiver: a.receiver,
+		Console: web.Handler(), Metrics: a.tsdb, Receiver: a.receiver, Samples: a.sink, Agents: a.live,
 		Gatherer: reg, Registerer: reg, Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		PublicMetrics: cfg.HTTP.PublicMetrics, SecureCookies: cfg.HTTP.TLSCert != "",
 		Version: Version,

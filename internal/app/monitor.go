@@ -19,6 +19,8 @@ type monitor struct {
 	sched config.Scheduler
 	// self reports on the server, for services of kind "self".
 	self checks.SelfFunc
+	// agent answers checks of kind "agent" from what agents sent.
+	agent checks.AgentFunc
 	// removed, when set, hears of every host and service deleted (their
 	// alarms resolve).
 	removed func(kind string, id int64)
@@ -101,7 +103,7 @@ func (m *monitor) options(h inventory.Host, timeout time.Duration) checks.Option
 	}
 	return checks.Options{
 		Address: h.Address, HostName: h.Name, Timeout: timeout,
-		PluginDirs: m.sched.PluginDirs, MaxOutputBytes: m.sched.MaxOutputBytes, Self: m.self,
+		PluginDirs: m.sched.PluginDirs, MaxOutputBytes: m.sched.MaxOutputBytes, Self: m.self, Agent: m.agent,
 		SNMP: h.SNMP,
 	}
 }
@@ -168,7 +170,9 @@ func (m *monitor) ServiceChanged(s inventory.Service, h inventory.Host, runNow b
 		m.Remove(state.KindService, s.ID)
 		return nil
 	}
-	c, err := checks.New(s.Check, m.options(h, s.Timeout.D()))
+	o := m.options(h, s.Timeout.D())
+	o.ServiceName = s.Name
+	c, err := checks.New(s.Check, o)
 	if err != nil {
 		c = brokenCheck{err}
 	}

@@ -44,6 +44,7 @@ const (
 	PermReports        Permission = "reports.generate"
 	PermSettings       Permission = "settings.manage"
 	PermRulesManage    Permission = "rules.manage"
+	PermAgentsManage   Permission = "agents.manage"
 )
 
 // AllPermissions lists every permission, sorted.
@@ -53,7 +54,7 @@ func AllPermissions() []Permission {
 		PermUsersManage, PermRolesManage, PermAuditRead,
 		PermAlarmsRead, PermAlarmsAck, PermAlarmsTransfer, PermAlarmsSnooze, PermAlarmsArchive, PermAlarmsDelete, PermEventsWrite, PermMaintenance,
 		PermIncidentsOpen, PermIncidentsQual, PermIncidentsRes, PermIncidentsXfer, PermIncidentsClose,
-		PermKBRead, PermOncallRead, PermOncallManage, PermReports, PermSettings, PermRulesManage,
+		PermKBRead, PermOncallRead, PermOncallManage, PermReports, PermSettings, PermRulesManage, PermAgentsManage,
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	return all

@@ -24,6 +24,10 @@ type Options struct {
 	// SNMP are the host's SNMP settings (version, community, v3 user…),
 	// the defaults of its snmp services.
 	SNMP Spec
+	// Agent answers the "agent" kind from what the host's agent sent;
+	// ServiceName is the service it answers for ("" for the host).
+	Agent       AgentFunc
+	ServiceName string
 }
 
 // DefaultPluginDirs are where Debian's monitoring-plugins live.
@@ -32,13 +36,14 @@ var DefaultPluginDirs = []string{"/usr/lib/nagios/plugins", "/usr/lib/monitoring
 type builder func(p *params, o Options) (Checker, error)
 
 var kinds = map[string]builder{
-	"icmp": newICMP,
-	"tcp":  newTCP,
-	"http": newHTTP,
-	"dns":  newDNS,
-	"exec": newExec,
-	"self": newSelf,
-	"snmp": newSNMP,
+	"icmp":  newICMP,
+	"tcp":   newTCP,
+	"http":  newHTTP,
+	"dns":   newDNS,
+	"exec":  newExec,
+	"self":  newSelf,
+	"agent": newAgent,
+	"snmp":  newSNMP,
 	// One interface of a device, as discovery creates them.
 	"snmp_interface": newSNMPInterface,
 }

@@ -178,7 +178,7 @@ func TestNewValidation(t *testing.T) {
 		err  string
 	}{
 		{Spec{}, Options{}, "check.kind: is required"},
-		{Spec{"kind": "tpc"}, Options{}, `check.kind: unknown kind "tpc" (known: dns, exec, http, icmp, self, snmp, snmp_interface, tcp)`},
+		{Spec{"kind": "tpc"}, Options{}, `check.kind: unknown kind "tpc" (known: agent, dns, exec, http, icmp, self, snmp, snmp_interface, tcp)`},
 		{Spec{"kind": "tcp", "address": "h"}, Options{}, "check.port: is required"},
 		{Spec{"kind": "tcp", "port": 70000, "address": "h"}, Options{}, "check.port: must be an integer between 1 and 65535"},
 		{Spec{"kind": "tcp", "port": "22x", "address": "h"}, Options{}, "check.port: must be a number"},

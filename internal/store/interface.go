@@ -9,6 +9,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/vigie-monitoring/vigie/internal/agent"
 	"github.com/vigie-monitoring/vigie/internal/alarms"
 	"github.com/vigie-monitoring/vigie/internal/auth"
 	"github.com/vigie-monitoring/vigie/internal/events/rules"
@@ -161,9 +162,25 @@ type EventRules interface {
 	ReplaceEventRules(ctx context.Context, rs []rules.Rule) error
 }
 
+// Agents stores agent tokens (hashed), the hosts they report as, their
+// desired configuration, and the batch ids each has stored.
+type Agents interface {
+	CreateAgent(ctx context.Context, a *agent.Registration) error
+	UpdateAgent(ctx context.Context, a *agent.Registration) error
+	DeleteAgent(ctx context.Context, id int64) error
+	GetAgent(ctx context.Context, id int64) (agent.Registration, error)
+	GetAgentByHash(ctx context.Context, hash string) (agent.Registration, error)
+	ListAgents(ctx context.Context) ([]agent.Registration, error)
+	SeenAgentBatches(ctx context.Context, agentID int64, ids []string) (map[string]bool, error)
+	AddAgentBatches(ctx context.Context, agentID int64, ids []string, at time.Time, interval time.Duration, results []agent.TimedResult) error
+	ListAgentResults(ctx context.Context) ([]agent.HostResult, error)
+	PruneAgentBatches(ctx context.Context, before time.Time) (int, error)
+}
+
 // Store is everything vigie keeps in its relational database.
 type Store interface {
 	Inventory
+	Agents
 	States
 	Users
 	Access

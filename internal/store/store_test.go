@@ -70,6 +70,7 @@ var suite = []struct {
 	{"event rules", testEventRules},
 	{"last-seen times of idle sources", testLastSeen},
 	{"maintenances and group hosts", testMaintenances},
+	{"agents and their batch ids", testAgents},
 }
 
 func testRolesAudit(t *testing.T, st Store) {
