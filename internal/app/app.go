@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg *config.Config, env []string, log *slog.Logger
 	a.tsdb, err = metrics.Open(filepath.Join(cfg.DataDir, "tsdb"), metrics.Options{
 		Logger: log, Registerer: reg, Retention: cfg.Metrics.Retention.D(), RetentionBytes: cfg.Metrics.RetentionBytes,
 		Rollup5mRetention: cfg.Metrics.Rollup5mRetention.D(), Rollup1hRetention: cfg.Metrics.Rollup1hRetention.D(),
-		PrecisionBits: cfg.Metrics.PrecisionBits, MinFreeBytes: cfg.Metrics.MinFreeBytes,
+		PrecisionBits: cfg.Metrics.PrecisionBits, MinFreeBytes: cfg.Metrics.MinFreeBytes, OutOfOrderWindow: cfg.Metrics.OutOfOrderWindow.D(),
 	})
 	if err != nil {
 		st.Close()

@@ -128,6 +128,9 @@ type Metrics struct {
 	// MinFreeBytes stops ingestion while the data dir's file system has
 	// less free space (0: only when a write fails).
 	MinFreeBytes int64 `yaml:"min_free_bytes"`
+	// OutOfOrderWindow is how late a sample may come (an agent's backlog
+	// after an outage); rollups wait as long before a window is final.
+	OutOfOrderWindow Duration `yaml:"out_of_order_window"`
 	// RemoteWrite forwards every sample stored to Prometheus remote-write
 	// receivers, each through its own queue on disk.
 	RemoteWrite []RemoteWrite `yaml:"remote_write"`
@@ -423,7 +426,7 @@ func Default() *Config {
 		Log:      Log{Level: "info", Format: "text"},
 		Audit:    Audit{Retention: Duration(90 * 24 * time.Hour)},
 		Alarms:   Alarms{ConnectorName: "vigie", LogRetention: Duration(30 * 24 * time.Hour), Flapping: AlarmFlapping{Changes: 5, Window: Duration(10 * time.Minute)}},
-		Metrics:  Metrics{Retention: Duration(15 * 24 * time.Hour), MinFreeBytes: 256 << 20, RemoteWriteReceiver: defaultReceiver, Rollup5mRetention: Duration(365 * 24 * time.Hour), Rollup1hRetention: Duration(5 * 365 * 24 * time.Hour)},
+		Metrics:  Metrics{Retention: Duration(15 * 24 * time.Hour), MinFreeBytes: 256 << 20, RemoteWriteReceiver: defaultReceiver, Rollup5mRetention: Duration(365 * 24 * time.Hour), Rollup1hRetention: Duration(5 * 365 * 24 * time.Hour), OutOfOrderWindow: Duration(48 * time.Hour)},
 		LDAP:     LDAP{UserFilter: "(uid=%s)", GroupFilter: "(member=%s)", GroupAttr: "cn", Timeout: Duration(5 * time.Second)},
 		Syslog:   Syslog{ConnectorName: "syslog", MaxMessageBytes: 64 << 10, MaxConns: 256, RELPMaxFrameBytes: 128 << 10, RELPWindow: 1024},
 		AMQP:     AMQP{Exchange: "canopsis.events", Queue: "vigie.events", Prefetch: 256},
@@ -817,6 +820,9 @@ func (c *Config) validate() error {
 	// A tier keeps at least a day: its blocks are a day long.
 	if c.Metrics.Rollup5mRetention.D() < 24*time.Hour {
 		return c.errAt("metrics.rollup_5m_retention", "must be at least 24h")
+	}
+	if w := c.Metrics.OutOfOrderWindow.D(); w < time.Hour || w > 7*24*time.Hour || w >= c.Metrics.Retention.D() {
+		return c.errAt("metrics.out_of_order_window", "must be between 1h and 7d, and shorter than metrics.retention")
 	}
 	if c.Metrics.Rollup1hRetention.D() < 24*time.Hour {
 		return c.errAt("metrics.rollup_1h_retention", "must be at least 24h")

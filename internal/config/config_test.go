@@ -19,6 +19,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad_driver.bad.yml", `bad_driver.bad.yml:2: storage.driver: must be sqlite or postgres, not "mysql"`},
 		{"pg_no_dsn.bad.yml", `storage.dsn: is required with the postgres driver`},
 		{"lock_wait.bad.yml", `lock_wait.bad.yml:3: storage.lock_wait: must be between 0s and 1h`},
+		{"ooo_short.bad.yml", `ooo_short.bad.yml:3: metrics.out_of_order_window: must be between 1h and 7d`},
 		{"bad_duration.bad.yml", `bad_duration.bad.yml:2: scheduler.interval: invalid duration "soon"`},
 		{"dup_host.bad.yml", `dup_host.bad.yml:5: inventory.hosts[2].name: host "a" is defined twice`},
 		{"svc_no_kind.bad.yml", `inventory.hosts[0].services[0].check.kind: is required`},

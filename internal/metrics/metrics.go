@@ -55,6 +55,12 @@ type Options struct {
 	// rollup tiers (defaults one year and five years).
 	Rollup5mRetention time.Duration
 	Rollup1hRetention time.Duration
+	// OutOfOrderWindow is how much older than the newest sample a sample
+	// may be and still be stored (default one hour): what an agent
+	// replays after an outage must fit in it. The rollups wait for it to
+	// pass before a window is final, so a longer one delays them (queries
+	// read raw data past the rollups' watermark meanwhile).
+	OutOfOrderWindow time.Duration
 	// Now is the clock the rollup job reads (default time.Now).
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -96,6 +102,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	if opts.Rollup1hRetention <= 0 {
 		opts.Rollup1hRetention = 5 * 365 * 24 * time.Hour
 	}
+	if opts.OutOfOrderWindow <= 0 {
+		opts.OutOfOrderWindow = time.Hour
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -112,8 +121,8 @@ func Open(dir string, opts Options) (*DB, error) {
 	to.RetentionDuration = opts.Retention.Milliseconds()
 	to.MaxBytes = opts.RetentionBytes
 	// Results arrive late (a batch written every 100 ms, agents replaying
-	// after an outage): accept samples up to an hour old.
-	to.OutOfOrderTimeWindow = outOfOrderWindow.Milliseconds()
+	// after an outage): accept samples up to OutOfOrderWindow old.
+	to.OutOfOrderTimeWindow = opts.OutOfOrderWindow.Milliseconds()
 	db, err := tsdb.Open(dir, opts.Logger, opts.Registerer, to, nil)
 	if err != nil {
 		return nil, fmt.Errorf("opening the time-series database: %w", err)

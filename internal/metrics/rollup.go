@@ -40,9 +40,6 @@ import (
 const (
 	rollupLabel = "__rollup__"
 
-	// outOfOrderWindow is how much older than its newest sample the raw
-	// database accepts a sample (see Open).
-	outOfOrderWindow = time.Hour
 	// rollupMargin covers appenders that checked a sample against the
 	// window above and have not committed it yet.
 	rollupMargin = 5 * time.Minute
@@ -221,7 +218,7 @@ func (d *DB) Rollup(ctx context.Context) error {
 }
 
 // rollCutoff is the time before which raw data is final: the raw database
-// refuses samples more than outOfOrderWindow older than its newest one
+// refuses samples more than OutOfOrderWindow older than its newest one
 // (Open), and its newest one is never ahead of the clock for this purpose.
 func (d *DB) rollCutoff() (int64, bool) {
 	maxT := d.db.Head().MaxTime()
@@ -232,7 +229,7 @@ func (d *DB) rollCutoff() (int64, bool) {
 		return 0, false // no raw data yet
 	}
 	ref := min(d.opts.Now().UnixMilli(), maxT)
-	return ref - (outOfOrderWindow + rollupMargin).Milliseconds(), true
+	return ref - (d.opts.OutOfOrderWindow + rollupMargin).Milliseconds(), true
 }
 
 func (d *DB) rollTier(ctx context.Context, t *tier, cutoff int64) error {

@@ -131,7 +131,14 @@ func (d *DB) sources(res Resolution) ([]source, error) {
 		if i == len(dbs)-1 {
 			return math.MinInt64, nil
 		}
-		return dbs[i].db.StartTime() // math.MaxInt64 when empty
+		st, err := dbs[i].db.StartTime() // math.MaxInt64 when empty
+		if i == 0 {
+			// Late samples (an agent's backlog) sit in the out-of-order
+			// head, which StartTime does not count: raw data answers for
+			// the whole window, even in a store younger than it.
+			st = min(st, d.opts.Now().Add(-d.opts.OutOfOrderWindow).UnixMilli())
+		}
+		return st, err
 	}
 	var out []source
 	add := func(i int, lo, hi int64) {
