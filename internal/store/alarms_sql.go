@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigie-monitoring/vigie/internal/alarms"
 	"github.com/vigie-monitoring/vigie/internal/events"
@@ -256,23 +257,48 @@ func (d *DB) GetAlarm(ctx context.Context, id int64) (alarms.Alarm, error) {
 	return get(ctx, d, scanAlarm, fmt.Sprintf("alarm %d", id), alarmSelect+" WHERE id = ?", id)
 }
 
-// ListAlarms returns alarms newest first.
-func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, error) {
-	var (
-		where []string
-		args  []any
-	)
+// critRank orders criticalities as alarms.CriticalityRank does. The
+// migrations index this very expression (alarms_criticality_rank): a
+// change here must change them too, or sorting by criticality scans.
+const critRank = "(CASE a.criticality WHEN 'red' THEN 3 WHEN 'orange' THEN 2 ELSE 1 END)"
+
+// sortExprs are the SQL of the sort keys, each with an index on
+// (expression, id).
+var sortExprs = map[string]string{
+	alarms.SortOpened:      "a.opened_ms",
+	alarms.SortLast:        "a.last_event_ms",
+	alarms.SortCriticality: critRank,
+	alarms.SortState:       "a.state",
+	alarms.SortComponent:   "a.component",
+	alarms.SortCount:       "a.count",
+}
+
+// alarmWhere turns a filter into conditions and their arguments; none
+// tells a filter that matches nothing (an empty scope).
+//
+// In a sorted list, the few-valued columns (status, state, criticality)
+// are kept from steering the plan: an index on one of them would read a
+// third of the table and sort it, where walking the sort's index and
+// filtering stops after one page.
+func (d *DB) alarmWhere(f alarms.Filter) (where []string, args []any, none bool) {
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-	for _, c := range []struct{ col, v string }{{"component", f.Component}, {"resource", f.Resource}, {"connector", f.Connector}, {"criticality", f.Criticality}} {
+	col := func(c string) string { return "a." + c }
+	if f.Sort.Key != "" {
+		col = func(c string) string { return d.d.unindexed("a." + c) }
+	}
+	for _, c := range []struct{ col, v string }{{"component", f.Component}, {"resource", f.Resource}, {"connector", f.Connector}} {
 		if c.v != "" {
 			add("a."+c.col+" = ?", c.v)
 		}
 	}
+	if f.Criticality != "" {
+		add(col("criticality")+" = ?", f.Criticality)
+	}
 	if f.State != nil {
-		add("a.state = ?", *f.State)
+		add(col("state")+" = ?", *f.State)
 	}
 	if f.Acked != nil {
 		add("a.acked = ?", b2i(*f.Acked))
@@ -297,16 +323,23 @@ func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, e
 		add("a.flapping = ?", b2i(*f.Flapping))
 	}
 	if f.Status == alarms.StatusFlapping {
-		add("a.status = ? AND a.flapping = 1", alarms.StatusOpen)
+		add(col("status")+" = ? AND a.flapping = 1", alarms.StatusOpen)
 	} else if f.Status != "" {
-		add("a.status = ?", f.Status)
+		add(col("status")+" = ?", f.Status)
 	} else if !f.AllStatuses {
-		add("a.status <> ?", alarms.StatusArchived)
+		add(col("status")+" <> ?", alarms.StatusArchived)
 	}
 	if f.Search != "" {
-		s := "%" + likeEscape(f.Search) + "%"
-		like := " " + d.d.ilike + ` ? ESCAPE '\'`
-		add("(a.component"+like+" OR a.resource"+like+" OR a.output"+like+" OR a.connector_name"+like+")", s, s, s, s)
+		// The dialect's text index serves searches of three characters or
+		// more (trigrams); shorter ones scan with LIKE, as both indexes
+		// would anyway.
+		if d.d.alarmMatch != "" && utf8.RuneCountInString(f.Search) >= 3 {
+			add(d.d.alarmMatch, `"`+strings.ReplaceAll(f.Search, `"`, `""`)+`"`)
+		} else {
+			s := "%" + likeEscape(f.Search) + "%"
+			like := " " + d.d.ilike + ` ? ESCAPE '\'`
+			add("(a.component"+like+" OR a.resource"+like+" OR a.output"+like+" OR a.connector_name"+like+")", s, s, s, s)
+		}
 	}
 	if !f.Since.IsZero() {
 		add("a.last_event_ms >= ?", f.Since.UnixMilli())
@@ -316,7 +349,7 @@ func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, e
 	}
 	if f.Domains != nil {
 		if len(f.Domains) == 0 {
-			return []alarms.Alarm{}, nil
+			return nil, nil, true
 		}
 		ds := make([]any, 0, 2*len(f.Domains))
 		for _, dm := range f.Domains {
@@ -326,20 +359,83 @@ func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, e
 		p := placeholders(len(f.Domains))
 		add("(a.domain IN ("+p+") OR a.component IN (SELECT h.name FROM hosts h WHERE h.domain IN ("+p+")))", ds...)
 	}
-	if f.Before > 0 {
-		add("a.id < ?", f.Before)
+	return where, args, false
+}
+
+// ListAlarms returns alarms in the filter's sort, newest first by default.
+func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, error) {
+	where, args, none := d.alarmWhere(f)
+	if none {
+		return []alarms.Alarm{}, nil
 	}
-	limit := limitOf(Page{Limit: f.Limit})
+	order := "a.id DESC"
+	if f.Sort.Key == "" {
+		if f.Before > 0 {
+			where, args = append(where, "a.id < ?"), append(args, f.Before)
+		}
+	} else {
+		expr, ok := sortExprs[f.Sort.Key]
+		if !ok {
+			return nil, fmt.Errorf("listing alarms: unknown sort %q", f.Sort.Key)
+		}
+		dir, cmp := "ASC", ">"
+		if f.Sort.Desc {
+			dir, cmp = "DESC", "<"
+		}
+		// Keyset: rows after the cursor's (value, id) in the sort's
+		// direction. The row-value comparison is exact; the plain bound
+		// on the value before it is redundant but lets SQLite start its
+		// walk of an expression index (criticality) at the cursor rather
+		// than at the first row.
+		if c := f.After; c != nil {
+			var v any = c.Int
+			if f.Sort.Key == alarms.SortComponent {
+				v = c.Str
+			}
+			where = append(where, expr+" "+cmp+"= ?", "("+expr+", a.id) "+cmp+" (?, ?)")
+			args = append(args, v, v, c.ID)
+		}
+		order = expr + " " + dir + ", a.id " + dir
+	}
 	q := alarmSelect
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY a.id DESC LIMIT %d", limit)
+	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limitOf(Page{Limit: f.Limit}))
 	out, err := list(ctx, d, scanAlarm, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing alarms: %w", err)
 	}
 	return out, nil
+}
+
+// CountAlarms counts the alarms matching f by criticality.
+func (d *DB) CountAlarms(ctx context.Context, f alarms.Filter) (alarms.Counts, error) {
+	c := alarms.Counts{ByCriticality: map[string]int64{events.Green: 0, events.Orange: 0, events.Red: 0}}
+	where, args, none := d.alarmWhere(f)
+	if none {
+		return c, nil
+	}
+	q := "SELECT a.criticality, COUNT(*) FROM alarms a"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	type row struct {
+		crit string
+		n    int64
+	}
+	rows, err := list(ctx, d, func(r scanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.crit, &x.n)
+	}, q+" GROUP BY a.criticality", args...)
+	if err != nil {
+		return c, fmt.Errorf("counting alarms: %w", err)
+	}
+	for _, r := range rows {
+		c.ByCriticality[r.crit] += r.n
+		c.Total += r.n
+	}
+	return c, nil
 }
 
 func scanStep(row scanner) (alarms.Step, error) {

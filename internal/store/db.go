@@ -286,6 +286,13 @@ type dialect struct {
 	rebind func(query string) string
 	// isUnique and isForeignKey recognise constraint violations.
 	isUnique, isForeignKey func(err error) bool
+	// unindexed wraps a column so that the planner uses no index for a
+	// condition on it (see alarmWhere).
+	unindexed func(col string) string
+	// alarmMatch, when set, is a condition with one placeholder for an FTS
+	// phrase, true when alarm a's text contains it; empty when the
+	// dialect's index serves ILIKE itself.
+	alarmMatch string
 	// inGroup is a condition, with one placeholder for the group name,
 	// true when host h lists the group in its groups_json array.
 	inGroup string

@@ -1,0 +1,33 @@
+-- +goose Up
+-- Text search over alarms: trigram GIN indexes serve the store's
+-- ILIKE '%…%' on each searched column for patterns of three characters or
+-- more. pg_trgm ships with PostgreSQL (contrib) and is a trusted
+-- extension: a database owner may create it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX alarms_component_trgm ON alarms USING gin (component gin_trgm_ops);
+CREATE INDEX alarms_resource_trgm ON alarms USING gin (resource gin_trgm_ops);
+CREATE INDEX alarms_output_trgm ON alarms USING gin (output gin_trgm_ops);
+CREATE INDEX alarms_connector_name_trgm ON alarms USING gin (connector_name gin_trgm_ops);
+
+-- Sorted lists walk one of these in order (ties broken by id), so a page
+-- costs its rows, not the table. The criticality expression is the one the
+-- store sorts by (critRank in alarms_sql.go): keep them identical.
+CREATE INDEX alarms_opened ON alarms (opened_ms, id);
+CREATE INDEX alarms_last_event ON alarms (last_event_ms, id);
+CREATE INDEX alarms_state ON alarms (state, id);
+CREATE INDEX alarms_count ON alarms (count, id);
+CREATE INDEX alarms_criticality_rank ON alarms ((CASE criticality WHEN 'red' THEN 3 WHEN 'orange' THEN 2 ELSE 1 END), id);
+-- Counts by criticality read this index only.
+CREATE INDEX alarms_status_criticality ON alarms (status, criticality);
+
+-- +goose Down
+DROP INDEX alarms_status_criticality;
+DROP INDEX alarms_criticality_rank;
+DROP INDEX alarms_count;
+DROP INDEX alarms_state;
+DROP INDEX alarms_last_event;
+DROP INDEX alarms_opened;
+DROP INDEX alarms_connector_name_trgm;
+DROP INDEX alarms_output_trgm;
+DROP INDEX alarms_resource_trgm;
+DROP INDEX alarms_component_trgm;
