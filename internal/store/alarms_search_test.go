@@ -30,7 +30,9 @@ func testAlarmSearch(t *testing.T, st Store) {
 	db.Output = "disk full: /var at 99%"
 	arch := newAlarm("sw1", "if1", 1, t0)
 	arch.Output = "link down"
-	if err := st.WriteAlarms(ctx, &alarms.Write{Alarms: []*alarms.Alarm{web, db, arch}}); err != nil {
+	db2 := newAlarm("db2", "disk", 1, t0)
+	db2.Output = "disk slow"
+	if err := st.WriteAlarms(ctx, &alarms.Write{Alarms: []*alarms.Alarm{web, db, arch, db2}}); err != nil {
 		t.Fatal(err)
 	}
 	// Archive one, changing its output: the index must drop the old text.
@@ -43,27 +45,33 @@ func testAlarmSearch(t *testing.T, st Store) {
 		search string
 		status string
 		want   []int64
+		before int64
 	}{
-		{"component, other case", "front-0", "", []int64{web.ID}},
-		{"resource", "http", "", []int64{web.ID}},
-		{"output, other case", "refused on", "", []int64{web.ID}},
-		{"connector name", "PARIS", "", []int64{web.ID}},
-		{"middle of a word", "onnectio", "", []int64{web.ID}},
-		{"several alarms", "d", "", []int64{db.ID, web.ID}},
-		{"short query scans", "ul", "", []int64{db.ID}},
-		{"percent is literal", "99%", "", []int64{db.ID}},
-		{"short underscore is literal", "_", "", []int64{}},
-		{"underscore is literal", "d_sk", "", []int64{}},
-		{"quote in the query", `"disk`, "", []int64{}},
-		{"no match", "nothing-like-this", "", []int64{}},
-		{"archived are out of the live view", "uplink", "", []int64{}},
-		{"archived are searchable", "uplink", alarms.StatusArchived, []int64{arch.ID}},
-		{"an old output is forgotten", "link down", alarms.StatusArchived, []int64{}},
+		{"component, other case", "front-0", "", []int64{web.ID}, 0},
+		{"resource", "http", "", []int64{web.ID}, 0},
+		{"output, other case", "refused on", "", []int64{web.ID}, 0},
+		{"connector name", "PARIS", "", []int64{web.ID}, 0},
+		{"middle of a word", "onnectio", "", []int64{web.ID}, 0},
+		{"several alarms", "d", "", []int64{db2.ID, db.ID, web.ID}, 0},
+		{"several alarms, newest first", "disk", "", []int64{db2.ID, db.ID}, 0},
+		{"a page after a cursor", "disk", "", []int64{db.ID}, db2.ID},
+		{"short query scans", "ul", "", []int64{db.ID}, 0},
+		{"percent is literal", "99%", "", []int64{db.ID}, 0},
+		{"short underscore is literal", "_", "", []int64{}, 0},
+		{"underscore is literal", "d_sk", "", []int64{}, 0},
+		{"quote in the query", `"disk`, "", []int64{}, 0},
+		{"no match", "nothing-like-this", "", []int64{}, 0},
+		{"archived are out of the live view", "uplink", "", []int64{}, 0},
+		{"archived are searchable", "uplink", alarms.StatusArchived, []int64{arch.ID}, 0},
+		{"an old output is forgotten", "link down", alarms.StatusArchived, []int64{}, 0},
 	} {
 		for _, count := range []bool{false, true} {
-			f := alarms.Filter{Search: tc.search, Status: tc.status}
+			f := alarms.Filter{Search: tc.search, Status: tc.status, Before: tc.before}
 			if count {
 				c, err := st.CountAlarms(ctx, f)
+				if tc.before != 0 {
+					continue // counts take no cursor
+				}
 				if err != nil || c.Total != int64(len(tc.want)) {
 					t.Errorf("%s: count %+v %v, want %d", tc.name, c, err, len(tc.want))
 				}
@@ -77,6 +85,11 @@ func testAlarmSearch(t *testing.T, st Store) {
 				t.Errorf("%s: search %q got %v, want %v", tc.name, tc.search, got, tc.want)
 			}
 		}
+	}
+	// A sorted search filters by the index's matches rather than joining.
+	l, err := st.ListAlarms(ctx, alarms.Filter{Search: "DISK", Sort: alarms.Sort{Key: alarms.SortState, Desc: true}})
+	if got := alarmIDs(l); err != nil || !equalIDs(got, []int64{db.ID, db2.ID}) {
+		t.Errorf("sorted search: %v %v, want %v", got, err, []int64{db.ID, db2.ID})
 	}
 	if err := st.DeleteAlarm(ctx, web.ID); err != nil {
 		t.Fatal(err)

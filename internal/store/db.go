@@ -289,10 +289,10 @@ type dialect struct {
 	// unindexed wraps a column so that the planner uses no index for a
 	// condition on it (see alarmWhere).
 	unindexed func(col string) string
-	// alarmMatch, when set, is a condition with one placeholder for an FTS
-	// phrase, true when alarm a's text contains it; empty when the
-	// dialect's index serves ILIKE itself.
-	alarmMatch string
+	// alarmFTS, when set, is the FTS5 table indexing the alarms' text
+	// (rowid the alarm's id); empty when the dialect's indexes serve
+	// ILIKE themselves.
+	alarmFTS string
 	// inGroup is a condition, with one placeholder for the group name,
 	// true when host h lists the group in its groups_json array.
 	inGroup string

@@ -35,19 +35,24 @@ END;
 INSERT INTO alarms_fts (alarms_fts) VALUES ('rebuild');
 
 -- Sorted lists walk one of these in order (ties broken by id), so a page
--- costs its rows, not the table. The criticality expression is the one the
--- store sorts by (critRank in alarms_sql.go): keep them identical.
+-- costs its rows, not the table. Criticality sorts by its rank, a
+-- generated column (green 1, orange 2, red 3, as alarms.CriticalityRank):
+-- a plain column, unlike an indexed expression, lets a keyset cursor
+-- start the walk right at its row.
+ALTER TABLE alarms ADD COLUMN criticality_rank INTEGER GENERATED ALWAYS AS
+    (CASE criticality WHEN 'red' THEN 3 WHEN 'orange' THEN 2 ELSE 1 END) VIRTUAL;
 CREATE INDEX alarms_opened ON alarms (opened_ms, id);
 CREATE INDEX alarms_last_event ON alarms (last_event_ms, id);
 CREATE INDEX alarms_state ON alarms (state, id);
 CREATE INDEX alarms_count ON alarms (count, id);
-CREATE INDEX alarms_criticality_rank ON alarms ((CASE criticality WHEN 'red' THEN 3 WHEN 'orange' THEN 2 ELSE 1 END), id);
+CREATE INDEX alarms_criticality_rank ON alarms (criticality_rank, id);
 -- Counts by criticality read this index only.
 CREATE INDEX alarms_status_criticality ON alarms (status, criticality);
 
 -- +goose Down
 DROP INDEX alarms_status_criticality;
 DROP INDEX alarms_criticality_rank;
+ALTER TABLE alarms DROP COLUMN criticality_rank;
 DROP INDEX alarms_count;
 DROP INDEX alarms_state;
 DROP INDEX alarms_last_event;
