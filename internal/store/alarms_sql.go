@@ -280,15 +280,21 @@ var sortExprs = map[string]string{
 // In a sorted list, the few-valued columns (status, state, criticality)
 // are kept from steering the plan: an index on one of them would read a
 // third of the table and sort it, where walking the sort's index and
-// filtering stops after one page.
-func (d *DB) alarmWhere(f alarms.Filter, join bool) (where []string, args []any, joined, none bool) {
+// filtering stops after one page. In a count, state and criticality are,
+// so that the status index, which covers them, answers alone.
+func (d *DB) alarmWhere(f alarms.Filter, join, count bool) (where []string, args []any, joined, none bool) {
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
 	}
 	col := func(c string) string { return "a." + c }
-	if f.Sort.Key != "" {
-		col = func(c string) string { return d.d.unindexed("a." + c) }
+	if f.Sort.Key != "" || count {
+		col = func(c string) string {
+			if count && c == "status" {
+				return "a." + c
+			}
+			return d.d.unindexed("a." + c)
+		}
 	}
 	for _, c := range []struct{ col, v string }{{"component", f.Component}, {"resource", f.Resource}, {"connector", f.Connector}} {
 		if c.v != "" {
@@ -302,7 +308,7 @@ func (d *DB) alarmWhere(f alarms.Filter, join bool) (where []string, args []any,
 		add(col("state")+" = ?", *f.State)
 	}
 	if f.Acked != nil {
-		add("a.acked = ?", b2i(*f.Acked))
+		add(col("acked")+" = ?", b2i(*f.Acked))
 	}
 	if f.Snoozed != nil {
 		if *f.Snoozed {
@@ -373,7 +379,7 @@ func (d *DB) alarmWhere(f alarms.Filter, join bool) (where []string, args []any,
 
 // ListAlarms returns alarms in the filter's sort, newest first by default.
 func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, error) {
-	where, args, joined, none := d.alarmWhere(f, f.Sort.Key == "")
+	where, args, joined, none := d.alarmWhere(f, f.Sort.Key == "", false)
 	if none {
 		return []alarms.Alarm{}, nil
 	}
@@ -429,7 +435,7 @@ func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, e
 // CountAlarms counts the alarms matching f by criticality.
 func (d *DB) CountAlarms(ctx context.Context, f alarms.Filter) (alarms.Counts, error) {
 	c := alarms.Counts{ByCriticality: map[string]int64{events.Green: 0, events.Orange: 0, events.Red: 0}}
-	where, args, _, none := d.alarmWhere(f, false)
+	where, args, _, none := d.alarmWhere(f, false, true)
 	if none {
 		return c, nil
 	}

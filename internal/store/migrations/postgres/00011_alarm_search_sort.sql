@@ -21,8 +21,9 @@ CREATE INDEX alarms_last_event ON alarms (last_event_ms, id);
 CREATE INDEX alarms_state ON alarms (state, id);
 CREATE INDEX alarms_count ON alarms (count, id);
 CREATE INDEX alarms_criticality_rank ON alarms (criticality_rank, id);
--- Counts by criticality read this index only.
-CREATE INDEX alarms_status_criticality ON alarms (status, criticality);
+-- Counts by criticality read this index only, filtered by state or ack
+-- or not.
+CREATE INDEX alarms_status_criticality ON alarms (status, criticality, state, acked);
 
 -- +goose Down
 DROP INDEX alarms_status_criticality;
