@@ -3,11 +3,16 @@
 -- ILIKE '%…%' on each searched column for patterns of three characters or
 -- more. pg_trgm ships with PostgreSQL (contrib) and is a trusted
 -- extension: a database owner may create it.
+--
+-- New entries wait in each index's pending list, which every search reads
+-- through; output changes with nearly every event, so the list is kept
+-- short (512 kB rather than the 4 MB default): measured at 100,000
+-- alarms, a full 4 MB list cost a search about 25 ms per index.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX alarms_component_trgm ON alarms USING gin (component gin_trgm_ops);
-CREATE INDEX alarms_resource_trgm ON alarms USING gin (resource gin_trgm_ops);
-CREATE INDEX alarms_output_trgm ON alarms USING gin (output gin_trgm_ops);
-CREATE INDEX alarms_connector_name_trgm ON alarms USING gin (connector_name gin_trgm_ops);
+CREATE INDEX alarms_component_trgm ON alarms USING gin (component gin_trgm_ops) WITH (gin_pending_list_limit = 512);
+CREATE INDEX alarms_resource_trgm ON alarms USING gin (resource gin_trgm_ops) WITH (gin_pending_list_limit = 512);
+CREATE INDEX alarms_output_trgm ON alarms USING gin (output gin_trgm_ops) WITH (gin_pending_list_limit = 512);
+CREATE INDEX alarms_connector_name_trgm ON alarms USING gin (connector_name gin_trgm_ops) WITH (gin_pending_list_limit = 512);
 
 -- Sorted lists walk one of these in order (ties broken by id), so a page
 -- costs its rows, not the table. Criticality sorts by its rank, a
