@@ -52,6 +52,8 @@ func testAlarmSearch(t *testing.T, st Store) {
 		{"output, other case", "refused on", "", []int64{web.ID}, 0},
 		{"connector name", "PARIS", "", []int64{web.ID}, 0},
 		{"middle of a word", "onnectio", "", []int64{web.ID}, 0},
+		{"trigrams apart are no match", "connrefused", "", []int64{}, 0},
+		{"trigrams out of order are no match", "443 port", "", []int64{}, 0},
 		{"several alarms", "d", "", []int64{db2.ID, db.ID, web.ID}, 0},
 		{"several alarms, newest first", "disk", "", []int64{db2.ID, db.ID}, 0},
 		{"a page after a cursor", "disk", "", []int64{db.ID}, db2.ID},
