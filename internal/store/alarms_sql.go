@@ -261,8 +261,8 @@ func (d *DB) GetAlarm(ctx context.Context, id int64) (alarms.Alarm, error) {
 	return get(ctx, d, scanAlarm, fmt.Sprintf("alarm %d", id), alarmSelect+" WHERE id = ?", id)
 }
 
-// sortExprs are the SQL of the sort keys, each with an index on
-// (expression, id).
+// sortExprs are the columns of the sort keys, each indexed with the id
+// (the migrations' alarms_opened, alarms_last_event, …).
 var sortExprs = map[string]string{
 	alarms.SortOpened:      "a.opened_ms",
 	alarms.SortLast:        "a.last_event_ms",
