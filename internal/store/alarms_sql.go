@@ -282,7 +282,7 @@ var sortExprs = map[string]string{
 // third of the table and sort it, where walking the sort's index and
 // filtering stops after one page. In a count, state and criticality are,
 // so that the status index, which covers them, answers alone.
-func (d *DB) alarmWhere(f alarms.Filter, join, count bool) (where []string, args []any, joined, none bool) {
+func (d *DB) alarmWhere(f alarms.Filter, join, count bool, probe *ftsProbe) (where []string, args []any, joined, none bool) {
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
@@ -337,20 +337,26 @@ func (d *DB) alarmWhere(f alarms.Filter, join, count bool) (where []string, args
 		add(col("status")+" <> ?", alarms.StatusArchived)
 	}
 	if f.Search != "" {
-		// The dialect's text index serves searches of three characters or
-		// more (trigrams); shorter ones scan with LIKE, as both indexes
-		// would anyway.
-		if d.d.alarmFTS != "" && utf8.RuneCountInString(f.Search) >= 3 {
-			// An FTS5 phrase: the text between double quotes, its own
-			// double quotes doubled.
-			phrase := `"` + strings.ReplaceAll(f.Search, `"`, `""`) + `"`
-			if join {
-				add(d.d.alarmFTS+" MATCH ?", phrase)
-				joined = true
-			} else {
-				add("a.id IN (SELECT rowid FROM "+d.d.alarmFTS+" WHERE "+d.d.alarmFTS+" MATCH ?)", phrase)
+		// PostgreSQL's trigram indexes serve the LIKE below themselves.
+		// On SQLite, the newest-first list joins the FTS5 index; the
+		// sorted list and the count take the probe's matching ids, or,
+		// when the text is in too many alarms for a list of ids, the LIKE
+		// scan, which then finds a page after a few rows. Searches under
+		// three characters (no trigram) always scan.
+		switch {
+		case join && d.ftsSearch(f.Search):
+			add(d.d.alarmFTS+" MATCH ?", ftsPhrase(f.Search))
+			joined = true
+		case probe != nil && !probe.broad:
+			if len(probe.ids) == 0 {
+				return nil, nil, false, true
 			}
-		} else {
+			ids := make([]any, len(probe.ids))
+			for i, id := range probe.ids {
+				ids[i] = id
+			}
+			add("a.id IN ("+placeholders(len(ids))+")", ids...)
+		default:
 			s := "%" + likeEscape(f.Search) + "%"
 			like := " " + d.d.ilike + ` ? ESCAPE '\'`
 			add("(a.component"+like+" OR a.resource"+like+" OR a.output"+like+" OR a.connector_name"+like+")", s, s, s, s)
@@ -377,9 +383,60 @@ func (d *DB) alarmWhere(f alarms.Filter, join, count bool) (where []string, args
 	return where, args, joined, false
 }
 
+// ftsProbeMax is how many matches of a text the FTS5 probe reads before
+// calling it broad (a variable for the tests).
+var ftsProbeMax = 1000
+
+// ftsProbe is what the FTS5 index says of a search: the ids of the
+// alarms whose text has it, or broad when more than ftsProbeMax do.
+type ftsProbe struct {
+	ids   []int64
+	broad bool
+}
+
+// ftsSearch tells a search the dialect's FTS5 index serves: three
+// characters or more (one trigram).
+func (d *DB) ftsSearch(text string) bool {
+	return d.d.alarmFTS != "" && utf8.RuneCountInString(text) >= 3
+}
+
+// ftsPhrase is text as an FTS5 phrase: between double quotes, its own
+// double quotes doubled.
+func ftsPhrase(text string) string {
+	return `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
+}
+
+// probeFTS reads up to ftsProbeMax+1 matches of a search from the FTS5
+// index (newest first, which the index yields without reading the rest),
+// or nil when the index does not serve the search. Between the probe and
+// the query an alarm may open that matches: it is in the next answer.
+func (d *DB) probeFTS(ctx context.Context, text string) (*ftsProbe, error) {
+	if !d.ftsSearch(text) {
+		return nil, nil
+	}
+	ids, err := list(ctx, d, func(r scanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	}, fmt.Sprintf("SELECT rowid FROM %s WHERE %s MATCH ? ORDER BY rowid DESC LIMIT %d", d.d.alarmFTS, d.d.alarmFTS, ftsProbeMax+1), ftsPhrase(text))
+	if err != nil {
+		return nil, fmt.Errorf("searching the alarms' text index: %w", err)
+	}
+	if len(ids) > ftsProbeMax {
+		return &ftsProbe{broad: true}, nil
+	}
+	return &ftsProbe{ids: ids}, nil
+}
+
 // ListAlarms returns alarms in the filter's sort, newest first by default.
 func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, error) {
-	where, args, joined, none := d.alarmWhere(f, f.Sort.Key == "", false)
+	var probe *ftsProbe
+	if f.Sort.Key != "" {
+		var err error
+		if probe, err = d.probeFTS(ctx, f.Search); err != nil {
+			return nil, fmt.Errorf("listing alarms: %w", err)
+		}
+	}
+	where, args, joined, none := d.alarmWhere(f, f.Sort.Key == "", false, probe)
 	if none {
 		return []alarms.Alarm{}, nil
 	}
@@ -435,7 +492,11 @@ func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, e
 // CountAlarms counts the alarms matching f by criticality.
 func (d *DB) CountAlarms(ctx context.Context, f alarms.Filter) (alarms.Counts, error) {
 	c := alarms.Counts{ByCriticality: map[string]int64{events.Green: 0, events.Orange: 0, events.Red: 0}}
-	where, args, _, none := d.alarmWhere(f, false, true)
+	probe, err := d.probeFTS(ctx, f.Search)
+	if err != nil {
+		return c, fmt.Errorf("counting alarms: %w", err)
+	}
+	where, args, _, none := d.alarmWhere(f, false, true, probe)
 	if none {
 		return c, nil
 	}
