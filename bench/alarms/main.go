@@ -350,7 +350,7 @@ func listing(base string, open, batch int, pgDSN string) {
 		{"search (trigram index from 3 characters)", []string{"search=host-9999&limit=100", "search=HOST-4242&status=open&limit=100", "search=list-host&limit=100",
 			"search=4&limit=100", "search=host-9999&status=archived&limit=100"}},
 		{"sorted", []string{"sort=-last&limit=100", "sort=-criticality&status=open&limit=100", "sort=-state&status=open&limit=100", "sort=component&limit=100",
-			"sort=-count&limit=100", "sort=opened&criticality=red&limit=100", "sort=-last&search=host-42&limit=100", "sort=-last&search=list-host&limit=100", deep("sort=-criticality&status=open")}},
+			"sort=-count&limit=100", "sort=opened&criticality=red&limit=100", "sort=-last&search=host-42&limit=100", "sort=-last&search=host-4&limit=100", "sort=-last&search=list-host&limit=100", deep("sort=-criticality&status=open")}},
 	}
 	for _, g := range groups {
 		fmt.Printf("    %s:\n", g.name)
