@@ -32,7 +32,9 @@ func testAlarmSearch(t *testing.T, st Store) {
 	arch.Output = "link down"
 	db2 := newAlarm("db2", "disk", 1, t0)
 	db2.Output = "disk slow"
-	if err := st.WriteAlarms(ctx, &alarms.Write{Alarms: []*alarms.Alarm{web, db, arch, db2}}); err != nil {
+	odd := newAlarm("qq1", "x", 1, t0)
+	odd.Output = `it's "ok"? C:\temp at 50%`
+	if err := st.WriteAlarms(ctx, &alarms.Write{Alarms: []*alarms.Alarm{web, db, arch, db2, odd}}); err != nil {
 		t.Fatal(err)
 	}
 	// Archive one, changing its output: the index must drop the old text.
@@ -45,7 +47,7 @@ func testAlarmSearch(t *testing.T, st Store) {
 	for _, probeMax := range []int{ftsProbeMax, 1} {
 		defer func(m int) { ftsProbeMax = m }(ftsProbeMax)
 		ftsProbeMax = probeMax
-		searchCases(t, st, web, db, db2, arch)
+		searchCases(t, st, web, db, db2, arch, odd)
 	}
 	if err := st.DeleteAlarm(ctx, web.ID); err != nil {
 		t.Fatal(err)
@@ -55,7 +57,7 @@ func testAlarmSearch(t *testing.T, st Store) {
 	}
 }
 
-func searchCases(t *testing.T, st Store, web, db, db2, arch *alarms.Alarm) {
+func searchCases(t *testing.T, st Store, web, db, db2, arch, odd *alarms.Alarm) {
 	t.Helper()
 	for _, tc := range []struct {
 		name   string
@@ -79,6 +81,10 @@ func searchCases(t *testing.T, st Store, web, db, db2, arch *alarms.Alarm) {
 		{"short underscore is literal", "_", "", []int64{}, 0},
 		{"underscore is literal", "d_sk", "", []int64{}, 0},
 		{"quote in the query", `"disk`, "", []int64{}, 0},
+		{"quotes and a question mark", `t's "ok"?`, "", []int64{odd.ID}, 0},
+		{"backslash", `c:\te`, "", []int64{odd.ID}, 0},
+		{"short question mark", `?`, "", []int64{odd.ID}, 0},
+		{"percent after text", `at 50%`, "", []int64{odd.ID}, 0},
 		{"no match", "nothing-like-this", "", []int64{}, 0},
 		{"archived are out of the live view", "uplink", "", []int64{}, 0},
 		{"archived are searchable", "uplink", alarms.StatusArchived, []int64{arch.ID}, 0},

@@ -312,6 +312,11 @@ func (d *DB) alarmWhere(f alarms.Filter, join, count bool, probe *ftsProbe) (whe
 			add("a.id IN ("+placeholders(len(ids))+")", ids...)
 		default:
 			s := "%" + likeEscape(f.Search) + "%"
+			if d.d.searchLiteral != nil {
+				like := " " + d.d.ilike + " " + d.d.searchLiteral(s) + ` ESCAPE '\'`
+				add("(a.component" + like + " OR a.resource" + like + " OR a.output" + like + " OR a.connector_name" + like + ")")
+				break
+			}
 			like := " " + d.d.ilike + ` ? ESCAPE '\'`
 			add("(a.component"+like+" OR a.resource"+like+" OR a.output"+like+" OR a.connector_name"+like+")", s, s, s, s)
 		}

@@ -289,6 +289,9 @@ type dialect struct {
 	// unindexed wraps a column so that the planner uses no index for a
 	// condition on it (see alarmWhere).
 	unindexed func(col string) string
+	// searchLiteral, when set, writes a search's LIKE pattern into the
+	// query as a literal rather than a parameter (see postgresDialect).
+	searchLiteral func(pattern string) string
 	// alarmFTS, when set, is the FTS5 table indexing the alarms' text
 	// (rowid the alarm's id); empty when the dialect's indexes serve
 	// ILIKE themselves.
