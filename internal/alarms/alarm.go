@@ -141,10 +141,91 @@ type Filter struct {
 	// Domains, when not nil, keeps alarms whose domain is one of these or
 	// whose component is a host of one of them; empty matches nothing.
 	Domains []string
-	// Before is the cursor: alarms with id < Before (newest first); 0
-	// starts at the newest. Limit is 100 when 0, at most 1000.
+	// Sort orders the list; the zero Sort is newest first by id.
+	Sort Sort
+	// Before is the cursor of the default order: alarms with id < Before
+	// (newest first); 0 starts at the newest. After is the cursor of a
+	// Sort: alarms after that row in its order. Limit is 100 when 0, at
+	// most 1000.
 	Before int64
+	After  *Cursor
 	Limit  int
+}
+
+// Sort keys: what an alarm list may be sorted by. Ties are broken by id,
+// in the same direction, so that a keyset cursor is exact.
+const (
+	SortOpened      = "opened"      // opening time
+	SortLast        = "last"        // time of the last event
+	SortCriticality = "criticality" // green < orange < red
+	SortState       = "state"
+	SortComponent   = "component"
+	SortCount       = "count" // events seen
+)
+
+// SortKeys lists the sort keys, for validation and documentation.
+var SortKeys = []string{SortOpened, SortLast, SortCriticality, SortState, SortComponent, SortCount}
+
+// Sort orders ListAlarms by Key (one of SortKeys), ascending unless Desc.
+// An empty Key keeps the default: newest first by id.
+type Sort struct {
+	Key  string
+	Desc bool
+}
+
+// Cursor is where a sorted page ends: the last row's sort value (Int, or
+// Str for the component) and id. The next page starts after it.
+type Cursor struct {
+	Int int64  `json:"i,omitempty"`
+	Str string `json:"s,omitempty"`
+	ID  int64  `json:"id"`
+}
+
+// CursorOf is the cursor just after alarm a in sort s.
+func (s Sort) CursorOf(a *Alarm) Cursor {
+	c := Cursor{ID: a.ID}
+	switch s.Key {
+	case SortOpened:
+		c.Int = unixMS(a.Opened)
+	case SortLast:
+		c.Int = unixMS(a.LastEvent)
+	case SortCriticality:
+		c.Int = int64(CriticalityRank(a.Criticality))
+	case SortState:
+		c.Int = int64(a.State)
+	case SortComponent:
+		c.Str = a.Component
+	case SortCount:
+		c.Int = a.Count
+	}
+	return c
+}
+
+// unixMS is a time as the store keeps it: Unix milliseconds, 0 for none.
+func unixMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// CriticalityRank orders criticalities: green 1, orange 2, red 3 (and an
+// unknown one 1, as green). The store sorts by the same ranks.
+func CriticalityRank(c string) int {
+	switch c {
+	case events.Red:
+		return 3
+	case events.Orange:
+		return 2
+	}
+	return 1
+}
+
+// Counts are the numbers of alarms matching a filter: in all and by
+// criticality (every criticality present, 0 when none).
+type Counts struct {
+	Total         int64            `json:"total"`
+	ByCriticality map[string]int64 `json:"by_criticality"`
 }
 
 // Write is what one batch changes, written in one transaction.
@@ -173,6 +254,9 @@ type Store interface {
 	WriteAlarms(ctx context.Context, w *Write) error
 	GetAlarm(ctx context.Context, id int64) (Alarm, error)
 	ListAlarms(ctx context.Context, f Filter) ([]Alarm, error)
+	// CountAlarms counts the alarms ListAlarms would return for f, all
+	// pages together (Sort, cursors and Limit are ignored).
+	CountAlarms(ctx context.Context, f Filter) (Counts, error)
 	// ListSteps returns an alarm's steps, oldest first.
 	ListSteps(ctx context.Context, alarmID int64) ([]Step, error)
 	// DeleteAlarm purges an alarm and its steps.

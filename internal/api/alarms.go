@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -200,12 +202,79 @@ func alarmFilter(r *http.Request) (alarms.Filter, error) {
 			*p.dst = t
 		}
 	}
+	sort, err := alarmSort(q.Get("sort"))
+	if err != nil {
+		return f, err
+	}
+	f.Sort = sort
+	if sort.Key != "" {
+		// A sorted list's cursor is opaque (see sortCursor); page reads
+		// the limit only.
+		if v := q.Get("cursor"); v != "" {
+			if f.After, err = decodeSortCursor(v, sort); err != nil {
+				return f, err
+			}
+		}
+		q.Del("cursor")
+		r = r.Clone(r.Context())
+		r.URL.RawQuery = q.Encode()
+	}
 	pg, err := page(r)
 	if err != nil {
 		return f, err
 	}
 	f.Limit, f.Before = pg.Limit, pg.After
 	return f, nil
+}
+
+// alarmSort reads sort=: a key of alarms.SortKeys, descending with a
+// leading "-"; empty is the default, newest first.
+func alarmSort(v string) (alarms.Sort, error) {
+	if v == "" {
+		return alarms.Sort{}, nil
+	}
+	key, desc := strings.CutPrefix(v, "-")
+	if !slices.Contains(alarms.SortKeys, key) {
+		return alarms.Sort{}, badField("sort", "must be one of %s, with a leading - for descending", strings.Join(alarms.SortKeys, ", "))
+	}
+	return alarms.Sort{Key: key, Desc: desc}, nil
+}
+
+// sortCursor is the cursor of a sorted alarm list, sent as base64url
+// JSON: the sort it belongs to and where the page ended. The sort is in
+// it so that a cursor used with another sort is refused, not
+// misread.
+type sortCursor struct {
+	Sort string `json:"sort"`
+	alarms.Cursor
+}
+
+func encodeSortCursor(s alarms.Sort, a *alarms.Alarm) string {
+	c := sortCursor{Sort: s.Key, Cursor: s.CursorOf(a)}
+	if s.Desc {
+		c.Sort = "-" + s.Key
+	}
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeSortCursor(v string, s alarms.Sort) (*alarms.Cursor, error) {
+	var c sortCursor
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	want := s.Key
+	if s.Desc {
+		want = "-" + want
+	}
+	if err != nil || c.ID < 1 {
+		return nil, badField("cursor", "is not a cursor from a previous answer")
+	}
+	if c.Sort != want {
+		return nil, badField("cursor", "belongs to sort=%s, not sort=%s", c.Sort, want)
+	}
+	return &c.Cursor, nil
 }
 
 func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) {
@@ -221,8 +290,31 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	l, next := pageOf(l, limit, func(a alarms.Alarm) int64 { return a.ID })
+	var next string
+	if f.Sort.Key == "" {
+		l, next = pageOf(l, limit, func(a alarms.Alarm) int64 { return a.ID })
+	} else if len(l) > limit {
+		// As pageOf: a next cursor only when a row beyond the page exists.
+		l = l[:limit]
+		next = encodeSortCursor(f.Sort, &l[limit-1])
+	}
 	writeJSON(w, http.StatusOK, list{Items: l, NextCursor: next})
+}
+
+// countAlarms counts the alarms the list would give for the same filters
+// (all pages), by criticality: the console's tiles and header.
+func (s *Server) countAlarms(w http.ResponseWriter, r *http.Request) {
+	f, err := alarmFilter(r)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	c, err := s.st.CountAlarms(r.Context(), f)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 // alarmInScope reads an alarm the caller may see; others are not found.

@@ -280,6 +280,10 @@ var schemas = obj{
 		"in_maintenance": boolean("In a maintenance window: it will never notify"),
 		"steps":          obj{"type": "array", "items": ref("AlarmStep"), "description": "In GET /api/v1/alarms/{id}"},
 	}),
+	"AlarmCounts": object(nil, obj{
+		"total":          integer("Alarms matching the filters, all pages"),
+		"by_criticality": obj{"type": "object", "additionalProperties": obj{"type": "integer"}, "description": "green, orange and red, each present"},
+	}),
 	"AlarmStep": object(nil, obj{
 		"id": integer(""), "alarm_id": integer(""),
 		"type":   enum("", "open", "stateinc", "statedec", "resolving", "resolve", "ack", "unack", "comment", "snooze", "criticality", "cancel", "archive", "transfer", "flapping", "flappingend", "maintenance", "maintenanceend"),
@@ -381,6 +385,17 @@ var schemas = obj{
 	}),
 }
 
+// alarmQueryParams are the filters of the alarm list and count.
+var alarmQueryParams = [][2]string{
+	{"component", "Exact component"}, {"resource", "Exact resource"}, {"connector", "Exact connector"},
+	{"state", "0..3"}, {"criticality", "green, orange or red"}, {"ack", "true or false"}, {"snoozed", "true or false"},
+	{"domain", "The alarm's domain or its component's host's"}, {"group", "Component is a host of this host group"},
+	{"status", "open, resolved, archived or flapping (open and flapping) (default: open and resolved)"},
+	{"flapping", "true or false"},
+	{"search", "Text in component, resource, output or connector name, any case (indexed from 3 characters; shorter ones scan)"},
+	{"since", "RFC 3339: last event at or after"}, {"until", "RFC 3339: opened before"},
+}
+
 // queryParams documents the query parameters of routes that are not
 // lists: name and description.
 var queryParams = map[string][][2]string{
@@ -388,15 +403,9 @@ var queryParams = map[string][][2]string{
 		{"component", "Exact component"}, {"connector", "Exact connector"}, {"search", "Text in the output or component"},
 		{"since", "RFC 3339"}, {"until", "RFC 3339"},
 	},
-	"/api/v1/alarms": {
-		{"component", "Exact component"}, {"resource", "Exact resource"}, {"connector", "Exact connector"},
-		{"state", "0..3"}, {"criticality", "green, orange or red"}, {"ack", "true or false"}, {"snoozed", "true or false"},
-		{"domain", "The alarm's domain or its component's host's"}, {"group", "Component is a host of this host group"},
-		{"status", "open, resolved, archived or flapping (open and flapping) (default: open and resolved)"},
-		{"flapping", "true or false"},
-		{"search", "Text in component, resource, output or connector name"},
-		{"since", "RFC 3339: last event at or after"}, {"until", "RFC 3339: opened before"},
-	},
+	"/api/v1/alarms": append(alarmQueryParams, [2]string{"sort",
+		"opened, last (last event), criticality, state, component or count; a leading - sorts descending (default: newest first)"}),
+	"/api/v1/alarms/count": alarmQueryParams,
 	"/api/v1/hosts/{id}/dashboard": {
 		{"range", "1h, 6h, 24h, 7d, 30d, 90d, 1y (default 24h)"},
 		{"start", "RFC 3339 or Unix seconds (default end minus range)"},

@@ -286,6 +286,16 @@ type dialect struct {
 	rebind func(query string) string
 	// isUnique and isForeignKey recognise constraint violations.
 	isUnique, isForeignKey func(err error) bool
+	// unindexed wraps a column so that the planner uses no index for a
+	// condition on it (see alarmWhere).
+	unindexed func(col string) string
+	// searchLiteral, when set, writes a search's LIKE pattern into the
+	// query as a literal rather than a parameter (see postgresDialect).
+	searchLiteral func(pattern string) string
+	// alarmFTS, when set, is the FTS5 table indexing the alarms' text
+	// (rowid the alarm's id); empty when the dialect's indexes serve
+	// ILIKE themselves.
+	alarmFTS string
 	// inGroup is a condition, with one placeholder for the group name,
 	// true when host h lists the group in its groups_json array.
 	inGroup string

@@ -24,7 +24,14 @@ var postgresDialect = &dialect{
 	isUnique:     func(err error) bool { return pgCode(err) == "23505" },
 	isForeignKey: func(err error) bool { return pgCode(err) == "23503" },
 	ilike:        "ILIKE",
-	inGroup:      "h.groups_json::jsonb @> jsonb_build_array(CAST(? AS TEXT))",
+	// PostgreSQL's planner weighs the indexes by its statistics.
+	unindexed: func(col string) string { return col },
+	// A search pattern goes into the query as a literal: a prepared
+	// statement run a few times gets a generic plan, which cannot see
+	// that a pattern is rare and walks the whole id index instead of the
+	// trigram indexes (measured: 150 ms for 1.9 ms).
+	searchLiteral: pgLiteral,
+	inGroup:       "h.groups_json::jsonb @> jsonb_build_array(CAST(? AS TEXT))",
 	// One statement per 500 rows (10,000 parameters, under the 65,535
 	// limit): round trips, not rows, are what PostgreSQL's speed depends on.
 	statusChunk: 500,
@@ -40,6 +47,13 @@ func pgCode(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// pgLiteral quotes s as an escape string constant, which reads the same
+// whatever standard_conforming_strings says: backslashes and quotes
+// escaped, and ? written \x3f so that rebindDollar leaves it alone.
+func pgLiteral(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`, `?`, `\x3f`).Replace(s) + "'"
 }
 
 // rebindDollar rewrites ? placeholders into $1, $2, … No query of the store

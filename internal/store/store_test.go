@@ -67,6 +67,8 @@ var suite = []struct {
 	{"users sessions tokens", testUsers},
 	{"roles and audit", testRolesAudit},
 	{"alarms steps and log events", testAlarms},
+	{"alarm text search", testAlarmSearch},
+	{"alarm sorts and counts", testAlarmSortCounts},
 	{"event rules", testEventRules},
 	{"last-seen times of idle sources", testLastSeen},
 	{"maintenances and group hosts", testMaintenances},

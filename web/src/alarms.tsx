@@ -103,9 +103,10 @@ function beep() {
   }
 }
 
-// Filters live in the URL query, so that a link shares a view.
-type Filters = Record<'status' | 'criticality' | 'state' | 'ack' | 'snoozed' | 'connector' | 'domain' | 'group' | 'search' | 'since' | 'until', string>
-const filterKeys: (keyof Filters)[] = ['status', 'criticality', 'state', 'ack', 'snoozed', 'connector', 'domain', 'group', 'search', 'since', 'until']
+// Filters live in the URL query, so that a link shares a view; so does
+// the sort (the API's sort=, "-" for descending), which is no filter.
+type Filters = Record<'status' | 'criticality' | 'state' | 'ack' | 'snoozed' | 'connector' | 'domain' | 'group' | 'search' | 'since' | 'until' | 'sort', string>
+const filterKeys: (keyof Filters)[] = ['status', 'criticality', 'state', 'ack', 'snoozed', 'connector', 'domain', 'group', 'search', 'since', 'until', 'sort']
 
 function readFilters(): Filters {
   const p = new URLSearchParams(location.search)
@@ -124,6 +125,15 @@ function writeFilters(f: Filters) {
 // The API's query for the filters: status "all" is the API's default
 // (open and resolved); none is open; times are local in the form.
 function apiQuery(f: Filters, limit: number, cursor?: string): string {
+  const q = filterQuery(f)
+  if (f.sort) q.set('sort', f.sort)
+  q.set('limit', String(limit))
+  if (cursor) q.set('cursor', cursor)
+  return q.toString()
+}
+
+// filterQuery is the API's filters alone: what /alarms/count takes.
+function filterQuery(f: Filters): URLSearchParams {
   const q = new URLSearchParams()
   if (f.status === '') q.set('status', 'open')
   else if (f.status !== 'all') q.set('status', f.status)
@@ -132,9 +142,68 @@ function apiQuery(f: Filters, limit: number, cursor?: string): string {
     const t = f[k] ? new Date(f[k]) : undefined
     if (t && !isNaN(t.getTime())) q.set(k, t.toISOString().replace(/\.\d+Z$/, 'Z'))
   }
-  q.set('limit', String(limit))
-  if (cursor) q.set('cursor', cursor)
-  return q.toString()
+  return q
+}
+
+type Counts = { total: number; by_criticality: Record<string, number> }
+
+// useAlarmCount counts the alarms of a filter query, again on live alarm
+// changes at most every two seconds: the header and the overview's tiles.
+function useAlarmCount(query: string): Counts | undefined {
+  const [c, setC] = useState<Counts>()
+  useEffect(() => {
+    let alive = true
+    const load = () =>
+      api<Counts>('GET', '/alarms/count?' + query).then(
+        (n) => alive && setC(n),
+        () => undefined,
+      )
+    load()
+    let t: number | undefined
+    const off = onLive((ev) => {
+      if ((ev.type !== 'alarm' && ev.type !== 'open') || t) return
+      t = window.setTimeout(() => {
+        t = undefined
+        load()
+      }, 2000)
+    })
+    return () => {
+      alive = false
+      off()
+      clearTimeout(t)
+    }
+  }, [query])
+  return c
+}
+
+// Sortable columns: the API's sort key and the direction a first click
+// sorts in (worst, newest and biggest first; names A to Z).
+const sortable: Record<string, { key: string; desc: boolean }> = {
+  Criticality: { key: 'criticality', desc: true },
+  State: { key: 'state', desc: true },
+  Component: { key: 'component', desc: false },
+  Count: { key: 'count', desc: true },
+  'First seen': { key: 'opened', desc: true },
+  'Last seen': { key: 'last', desc: true },
+}
+
+// SortHead is a column header that sorts the list: a first click in the
+// column's natural direction, the next ones flip it.
+function SortHead(props: { label: string; sort: string; onSort: (s: string) => void; class?: string }) {
+  const col = sortable[props.label]
+  const on = props.sort.replace(/^-/, '') === col.key
+  const desc = props.sort.startsWith('-')
+  const next = on ? (desc ? col.key : '-' + col.key) : (col.desc ? '-' : '') + col.key
+  return (
+    <th class={`sortable${on ? ' sorted' : ''}${props.class ? ' ' + props.class : ''}`} aria-sort={on ? (desc ? 'descending' : 'ascending') : 'none'} data-sort={col.key}>
+      <button class="sort" onClick={() => props.onSort(next)} title={`Sort by ${props.label.toLowerCase()}`}>
+        {props.label}
+        <span class="arrow" aria-hidden="true">
+          {on ? (desc ? '▼' : '▲') : '↕'}
+        </span>
+      </button>
+    </th>
+  )
 }
 
 type Page = { items: Alarm[]; next_cursor?: string }
@@ -479,7 +548,9 @@ export function AlarmsPage(props: { user: User }) {
       return n
     })
   const allOn = list.items.length > 0 && list.items.every((a) => selected.has(a.id))
-  const filtered = filterKeys.some((k) => k !== 'status' && f[k])
+  const filtered = filterKeys.some((k) => k !== 'status' && k !== 'sort' && f[k])
+  const counted = useAlarmCount(filterQuery(f).toString())
+  const head = (label: string, cls?: string) => <SortHead label={label} sort={f.sort} onSort={(v) => set('sort', v)} class={cls} />
   const now = Date.now()
   const sel = (k: keyof Filters, label: string, options: [string, string][]) => (
     <select value={f[k]} onChange={(e) => set(k, (e.target as HTMLSelectElement).value)} aria-label={label} name={k} class={f[k] ? 'set' : ''}>
@@ -493,7 +564,10 @@ export function AlarmsPage(props: { user: User }) {
     <div class="alarms-page">
       <div class="page-head">
         <h1>
-          Alarms <span class="muted small-count">{list.loaded ? `${list.items.length}${list.next ? '+' : ''}` : ''}</span>
+          Alarms{' '}
+          <span class="muted small-count" data-testid="alarm-count" title={counted ? criticalities.map((c) => `${counted.by_criticality[c] ?? 0} ${c}`).join(', ') : undefined}>
+            {counted ? counted.total : ''}
+          </span>
         </h1>
         <div class="buttons">
           <div class="seg" role="group" aria-label="Status">
@@ -574,7 +648,7 @@ export function AlarmsPage(props: { user: User }) {
             class="link"
             onClick={() => {
               const n = { ...readFilters() }
-              for (const k of filterKeys) if (k !== 'status') n[k] = ''
+              for (const k of filterKeys) if (k !== 'status' && k !== 'sort') n[k] = ''
               setSearch('')
               writeFilters(n)
               setF(n)
@@ -624,15 +698,15 @@ export function AlarmsPage(props: { user: User }) {
                     />
                   </th>
                 ) : null}
-                <th>Criticality</th>
-                <th>State</th>
-                <th>Component</th>
+                {head('Criticality')}
+                {head('State')}
+                {head('Component')}
                 <th>Resource</th>
                 <th>Connector</th>
                 <th>Output</th>
-                <th class="num">Count</th>
-                <th>First seen</th>
-                <th>Last seen</th>
+                {head('Count', 'num')}
+                {head('First seen')}
+                {head('Last seen')}
                 <th>Ack / snooze / to</th>
               </tr>
             </thead>
@@ -1029,34 +1103,12 @@ function AlarmActionForm(props: { a: Alarm; dialog: Dialog; user: User; act: (pa
   return null
 }
 
-// AlarmTiles: open alarms by criticality, each a link to the filtered
-// list. The API has no counts: a page of up to 1000 says how many, or
-// "1000+".
+// AlarmTiles: open alarms by criticality (GET /alarms/count), each a
+// link to the filtered list.
 export function AlarmTiles() {
-  const [counts, setCounts] = useState<Record<string, string>>()
-  useEffect(() => {
-    let alive = true
-    const load = () =>
-      Promise.all(criticalities.map((c) => api<Page>('GET', `/alarms?status=open&criticality=${c}&limit=1000`))).then(
-        (ps) => alive && setCounts(Object.fromEntries(ps.map((p, i) => [criticalities[i], `${p.items.length}${p.next_cursor ? '+' : ''}`]))),
-        () => undefined,
-      )
-    load()
-    let t: number | undefined
-    const off = onLive((ev) => {
-      if ((ev.type !== 'alarm' && ev.type !== 'open') || t) return
-      t = window.setTimeout(() => {
-        t = undefined
-        load()
-      }, 2000)
-    })
-    return () => {
-      alive = false
-      off()
-      clearTimeout(t)
-    }
-  }, [])
-  const total = counts ? criticalities.reduce((n, c) => n + parseInt(counts[c] ?? '0', 10), 0) : undefined
+  const c = useAlarmCount('status=open')
+  const counts = c && Object.fromEntries(criticalities.map((k) => [k, String(c.by_criticality[k] ?? 0)]))
+  const total = c?.total
   return (
     <section class="tiles-block">
       <h2>
