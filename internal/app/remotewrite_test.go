@@ -134,8 +134,8 @@ func TestRemoteWriteIn(t *testing.T) {
 		{"future", rwBody(t, s(1, now.Add(time.Hour))), 400, "in the future"},
 		{"oversize", noise(5000), 413, "request body over 4096 bytes"},
 		// The same time with another value, and a sample far older than
-		// the series: refused, the others stored.
-		{"refused", rwBody(t, s(5, now.Add(-time.Second)), s(3, now.Add(-3*time.Hour), "job", "late"), s(4, now.Add(time.Millisecond))), 400,
+		// the out-of-order window (48h): refused, the others stored.
+		{"refused", rwBody(t, s(5, now.Add(-time.Second)), s(3, now.Add(-49*time.Hour), "job", "late"), s(4, now.Add(time.Millisecond))), 400,
 			"2 of 3 samples refused (duplicate 1, too_old 1); the others were stored"},
 	}
 	for _, c := range cases {
