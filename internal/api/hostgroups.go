@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/vigie-monitoring/vigie/internal/checks"
 	"github.com/vigie-monitoring/vigie/internal/inventory"
 	"github.com/vigie-monitoring/vigie/internal/store"
 )
@@ -18,10 +19,13 @@ type hostGroupView struct {
 type hostGroupInput struct {
 	Name        *string `json:"name"`
 	Description *string `json:"description"`
+	// SNMPTemplate: absent keeps the group's template, null removes it.
+	SNMPTemplate optTemplate `json:"snmp_template"`
 }
 
 func (s *Server) hostGroupView(ctx context.Context, g inventory.HostGroup) (hostGroupView, error) {
 	n, err := s.countMembers(ctx, g.Name, scopeOf(ctx))
+	g.SNMPTemplate = redactTemplate(g.SNMPTemplate) // secrets are written, never read back
 	return hostGroupView{HostGroup: g, Hosts: n}, err
 }
 
@@ -90,6 +94,18 @@ func (in hostGroupInput) apply(g *inventory.HostGroup) error {
 	if len(g.Description) > 2000 {
 		return badField("description", "must be at most 2000 characters")
 	}
+	if in.SNMPTemplate.set {
+		t := in.SNMPTemplate.val
+		if t != nil && g.SNMPTemplate != nil {
+			checks.KeepSNMPSecrets(t.SNMP, g.SNMPTemplate.SNMP)
+		} else if t != nil {
+			checks.KeepSNMPSecrets(t.SNMP, nil)
+		}
+		if err := validateTemplate(t); err != nil {
+			return err
+		}
+		g.SNMPTemplate = t
+	}
 	return nil
 }
 
@@ -108,6 +124,7 @@ func (s *Server) createHostGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Hub.Inventory("hostgroup", g.ID, "create")
+	g.SNMPTemplate = redactTemplate(g.SNMPTemplate)
 	writeJSON(w, http.StatusCreated, hostGroupView{HostGroup: g})
 }
 
@@ -142,6 +159,13 @@ func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Hub.Inventory("hostgroup", g.ID, "update")
+	if in.SNMPTemplate.set {
+		// Every member follows the template at once; a member that
+		// fails (a bad host) is logged and caught up by the periodic pass.
+		if err := s.applyGroup(ctx, g.Name); err != nil {
+			s.log.Warn("applying a host group's SNMP template", "group", g.Name, "err", err)
+		}
+	}
 	v, err := s.hostGroupView(ctx, g)
 	if err != nil {
 		s.writeErr(w, err)

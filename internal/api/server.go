@@ -88,6 +88,7 @@ type Server struct {
 	st            store.Store
 	auth          *auth.Service
 	mon           Monitor
+	tmpl          templates
 	log           *slog.Logger
 	mux           *http.ServeMux
 }
@@ -542,6 +543,8 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, errManagedByConfig):
 		writeError(w, http.StatusConflict, "managed_by_config", err.Error())
+	case errors.Is(err, errManagedByTemplate):
+		writeError(w, http.StatusConflict, "managed_by_template", err.Error())
 	default:
 		s.log.Error("serving a request", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error")
@@ -552,11 +555,16 @@ var errManagedByConfig = errors.New("this object comes from the configuration fi
 
 // editable refuses writes to objects the configuration files own.
 func editable(source string) error {
-	if source == inventory.SourceConfig {
+	switch source {
+	case inventory.SourceConfig:
 		return errManagedByConfig
+	case inventory.SourceTemplate:
+		return errManagedByTemplate
 	}
 	return nil
 }
+
+var errManagedByTemplate = errors.New("this service comes from a host group's SNMP template; edit the template instead (PUT /api/v1/hostgroups/{id})")
 
 // decodeBody reads a JSON body strictly: unknown fields and trailing data
 // are errors that name what is wrong.

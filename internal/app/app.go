@@ -421,6 +421,8 @@ func (a *App) reloadNow(ctx context.Context) {
 		a.log.Error("applying the reloaded inventory", "err", err)
 		return
 	}
+	// Groups' templates may have changed, and hosts joined or left them.
+	a.syncTemplates(ctx)
 	a.log.Info("inventory reloaded", "changes", n)
 }
 

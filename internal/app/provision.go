@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -57,15 +58,15 @@ func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, e
 		cur, err := y.st.GetHostGroupByName(ctx, g.Name)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			ng := inventory.HostGroup{Name: g.Name, Description: g.Description, Source: inventory.SourceConfig}
+			ng := inventory.HostGroup{Name: g.Name, Description: g.Description, SNMPTemplate: g.SNMPTemplate, Source: inventory.SourceConfig}
 			if err := y.st.CreateHostGroup(ctx, &ng); err != nil {
 				return changed, fmt.Errorf("creating host group %q: %w", g.Name, err)
 			}
 			changed++
 		case err != nil:
 			return changed, err
-		case cur.Description != g.Description || cur.Source != inventory.SourceConfig:
-			cur.Description, cur.Source = g.Description, inventory.SourceConfig
+		case cur.Description != g.Description || cur.Source != inventory.SourceConfig || !sameTemplate(cur.SNMPTemplate, g.SNMPTemplate):
+			cur.Description, cur.SNMPTemplate, cur.Source = g.Description, g.SNMPTemplate, inventory.SourceConfig
 			if err := y.st.UpdateHostGroup(ctx, &cur); err != nil {
 				return changed, fmt.Errorf("updating host group %q: %w", g.Name, err)
 			}
@@ -259,6 +260,14 @@ func sameHost(a, b inventory.Host) bool {
 		a.Notes == b.Notes && sameSpec(a.Check, b.Check) && sameSpec(a.SNMP, b.SNMP) && a.Interval == b.Interval &&
 		a.RetryInterval == b.RetryInterval && a.MaxAttempts == b.MaxAttempts && a.Enabled == b.Enabled &&
 		a.Source == b.Source
+}
+
+// sameTemplate compares templates by their JSON, since YAML gives ints
+// where the database's JSON gives floats.
+func sameTemplate(a, b *inventory.SNMPTemplate) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
 func sameService(a, b inventory.Service) bool {
