@@ -72,7 +72,7 @@ func TestSNMPTemplate(t *testing.T) {
 		"snmp": map[string]any{"version": "2c", "community": "public", "port": a.Port},
 		"services": []map[string]any{
 			{"name": "mtu", "oid": "ifMtu.1", "interval": "1s"},
-			{"name": "interfaces", "oid": "ifNumber.0", "warning": "1000", "interval": "1s"},
+			{"name": "speed", "oid": "ifSpeed.1", "warning": "1000000000", "interval": "1s"},
 		},
 		"discovery": map[string]any{"name": "^lo$", "types": []int{24}, "interval": "1s"},
 	}
@@ -128,8 +128,8 @@ func TestSNMPTemplate(t *testing.T) {
 		t.Fatalf("own service: %d", code)
 	}
 
-	want := map[string]float64{"mtu": snmpgetNumber(t, a, "1.3.6.1.2.1.2.2.1.4.1"), "interfaces": snmpgetNumber(t, a, "1.3.6.1.2.1.2.1.0")}
-	label := map[string]string{"mtu": "ifMtu.1", "interfaces": "ifNumber.0"}
+	want := map[string]float64{"mtu": snmpgetNumber(t, a, "1.3.6.1.2.1.2.2.1.4.1"), "speed": snmpgetNumber(t, a, "1.3.6.1.2.1.2.2.1.5.1")}
+	label := map[string]string{"mtu": "ifMtu.1", "speed": "ifSpeed.1"}
 	for _, host := range []string{"sw1", "sw2"} {
 		waitFor(t, host+"'s template services to poll OK with snmpget's values", func() bool {
 			svcs := ts.hostServices(t, host)
@@ -149,16 +149,16 @@ func TestSNMPTemplate(t *testing.T) {
 			return ok && s.Template == "core/discovery" && s.Source == "template" && s.State == "OK"
 		})
 	}
-	sw2 := ts.hostServices(t, "sw2")["interfaces"]
+	sw2 := ts.hostServices(t, "sw2")["speed"]
 	if _, ok := sw2.Check["version"]; ok || sw2.Check["community"] != "********" || fmt.Sprint(sw2.Check["port"]) != strconv.Itoa(a.Port) {
 		t.Errorf("sw2's template service should take the group's community and port but its own version: %v", sw2.Check)
 	}
-	if _, ok := ts.hostServices(t, "sw1")["interfaces"].Check["version"]; !ok {
+	if _, ok := ts.hostServices(t, "sw1")["speed"].Check["version"]; !ok {
 		t.Errorf("sw1's template service lacks the group's version")
 	}
 
 	// The template owns its services.
-	id := ts.hostServices(t, "sw1")["interfaces"].ID
+	id := ts.hostServices(t, "sw1")["speed"].ID
 	e = apiErr{}
 	if code := ts.admin("PATCH", fmt.Sprintf("/api/v1/services/%d", id), map[string]any{"interval": "5s"}, &e); code != 409 || e.Error.Code != "managed_by_template" {
 		t.Errorf("editing a template service: %d %+v", code, e)
@@ -167,18 +167,18 @@ func TestSNMPTemplate(t *testing.T) {
 	// A tighter threshold reaches every member's service.
 	tmpl["services"] = []map[string]any{
 		{"name": "mtu", "oid": "ifMtu.1", "interval": "1s"},
-		{"name": "interfaces", "oid": "ifNumber.0", "critical": "0:0", "interval": "1s"},
+		{"name": "speed", "oid": "ifSpeed.1", "critical": "0:0", "interval": "1s"},
 	}
 	if code := ts.admin("PATCH", fmt.Sprintf("/api/v1/hostgroups/%d", g.ID), map[string]any{"snmp_template": tmpl}, nil); code != 200 {
 		t.Fatalf("update template: %d", code)
 	}
 	for _, host := range []string{"sw1", "sw2"} {
-		s := ts.hostServices(t, host)["interfaces"]
+		s := ts.hostServices(t, host)["speed"]
 		if s.ID == 0 || s.Check["critical"] != "0:0" || s.Check["warning"] != nil {
 			t.Errorf("%s's service not updated: %+v", host, s.Check)
 		}
-		waitFor(t, host+"'s interfaces service to turn CRITICAL", func() bool {
-			return ts.hostServices(t, host)["interfaces"].State == "CRITICAL"
+		waitFor(t, host+"'s speed service to turn CRITICAL", func() bool {
+			return ts.hostServices(t, host)["speed"].State == "CRITICAL"
 		})
 	}
 
@@ -189,7 +189,7 @@ func TestSNMPTemplate(t *testing.T) {
 	}
 	for _, host := range []string{"sw1", "sw2"} {
 		svcs := ts.hostServices(t, host)
-		if _, ok := svcs["interfaces"]; ok {
+		if _, ok := svcs["speed"]; ok {
 			t.Errorf("%s keeps the removed item", host)
 		}
 		if _, ok := svcs["mtu"]; !ok {
@@ -231,9 +231,9 @@ func TestSNMPTemplateFromYAML(t *testing.T) {
       snmp_template:
         snmp: {community: public, port: %d}
         services:
-          - name: interfaces
-            oid: ifNumber.0
-            warning: "1000"
+          - name: speed
+            oid: ifSpeed.1
+            warning: "1000000000"
             interval: 1s
   hosts:
     - name: sw1
@@ -242,10 +242,10 @@ func TestSNMPTemplateFromYAML(t *testing.T) {
       groups: [core]
 `, a.Port, a.Host)
 	ts := startServer(t, t.TempDir(), yaml)
-	want := snmpgetNumber(t, a, "1.3.6.1.2.1.2.1.0")
+	want := snmpgetNumber(t, a, "1.3.6.1.2.1.2.2.1.5.1")
 	waitFor(t, "the YAML template's service to poll OK", func() bool {
-		s, ok := ts.hostServices(t, "sw1")["interfaces"]
-		v, found := s.perf("ifNumber.0")
+		s, ok := ts.hostServices(t, "sw1")["speed"]
+		v, found := s.perf("ifSpeed.1")
 		return ok && s.Template == "core" && s.State == "OK" && found && v == want
 	})
 	var e apiErr
