@@ -158,6 +158,12 @@ func (s *Server) ApplyTemplates(ctx context.Context, h inventory.Host) (changed 
 	if err != nil {
 		return 0, err
 	}
+	return s.applyLocked(ctx, h, groups)
+}
+
+// applyLocked is ApplyTemplates with h's templated groups given; the
+// caller holds s.tmpl.apply.
+func (s *Server) applyLocked(ctx context.Context, h inventory.Host, groups []inventory.HostGroup) (changed int, err error) {
 	existing, err := store.AllServices(ctx, s.st, store.ServiceFilter{HostID: h.ID})
 	if err != nil {
 		return 0, err
@@ -354,17 +360,46 @@ func (s *Server) applyGroup(ctx context.Context, name string) error {
 
 // SyncTemplates applies every template to every host, and runs the
 // template discoveries that are due: the server calls it periodically, and
-// after loading the YAML inventory. Hosts that have template services but
-// left every templated group are cleaned too, since every host is looked
-// at.
+// after loading the YAML inventory. The groups and the template services
+// are read once, so that hosts with neither a templated group nor a
+// template service cost nothing more.
 func (s *Server) SyncTemplates(ctx context.Context) (changed int, err error) {
+	s.tmpl.apply.Lock()
+	defer s.tmpl.apply.Unlock()
+	groups, err := store.AllHostGroups(ctx, s.st)
+	if err != nil {
+		return 0, err
+	}
+	templated := map[string]inventory.HostGroup{}
+	for _, g := range groups {
+		if g.SNMPTemplate != nil {
+			templated[g.Name] = g
+		}
+	}
+	owned, err := store.AllServices(ctx, s.st, store.ServiceFilter{Source: inventory.SourceTemplate})
+	if err != nil {
+		return 0, err
+	}
+	hasTemplated := map[int64]bool{}
+	for _, svc := range owned {
+		hasTemplated[svc.HostID] = true
+	}
 	hosts, err := store.AllHosts(ctx, s.st, store.HostFilter{})
 	if err != nil {
 		return 0, err
 	}
 	var errs []error
 	for _, h := range hosts {
-		n, err := s.ApplyTemplates(ctx, h)
+		var mine []inventory.HostGroup
+		for _, name := range h.Groups {
+			if g, ok := templated[name]; ok {
+				mine = append(mine, g)
+			}
+		}
+		if len(mine) == 0 && !hasTemplated[h.ID] {
+			continue
+		}
+		n, err := s.applyLocked(ctx, h, mine)
 		changed += n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("host %q: %w", h.Name, err))
