@@ -138,4 +138,14 @@ test('host group SNMP template: edit in the console, every member polls it', { s
     assert.deepEqual(Object.keys(s), ['mtu'], `${host} keeps only the mtu item`)
   }
   assert.equal((await servicesOf('tsw1')).mtu.updated_at, before, 'the kept item is untouched (its community kept)')
+
+  // On the host, the service says where it comes from and offers no edit.
+  const host = await apiCall('GET', '/hosts/tsw1')
+  await page.goto(`${base}/hosts/${host.body.id}`)
+  const chip = page.locator('tr[data-service=mtu] [data-testid=template-chip]')
+  await chip.waitFor()
+  assert.equal(await chip.textContent(), 'e2e-core')
+  await page.locator('tr[data-service=mtu] a', { hasText: 'mtu' }).click()
+  await page.getByTestId('template-note').waitFor()
+  assert.equal(await page.getByTestId('edit-service').count(), 0, 'a template service is edited through its template')
 })
