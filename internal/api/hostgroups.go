@@ -124,6 +124,12 @@ func (s *Server) createHostGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Hub.Inventory("hostgroup", g.ID, "create")
+	if g.SNMPTemplate != nil {
+		// Hosts may name a group before it exists as an object.
+		if err := s.applyGroup(r.Context(), g.Name); err != nil {
+			s.log.Warn("applying a host group's SNMP template", "group", g.Name, "err", err)
+		}
+	}
 	g.SNMPTemplate = redactTemplate(g.SNMPTemplate)
 	writeJSON(w, http.StatusCreated, hostGroupView{HostGroup: g})
 }
