@@ -109,6 +109,14 @@ func (in hostGroupInput) apply(g *inventory.HostGroup) error {
 	return nil
 }
 
+// templateSNMP is the settings of a group's template, if any.
+func templateSNMP(g inventory.HostGroup) checks.Spec {
+	if g.SNMPTemplate == nil {
+		return nil
+	}
+	return g.SNMPTemplate.SNMP
+}
+
 func (s *Server) createHostGroup(w http.ResponseWriter, r *http.Request) {
 	var in hostGroupInput
 	if !decodeBody(w, r, &in) {
@@ -124,6 +132,7 @@ func (s *Server) createHostGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Hub.Inventory("hostgroup", g.ID, "create")
+	s.mon.SetGroupSNMP(g.Name, templateSNMP(g))
 	if g.SNMPTemplate != nil {
 		// Hosts may name a group before it exists as an object.
 		if err := s.applyGroup(r.Context(), g.Name); err != nil {
@@ -156,6 +165,7 @@ func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	oldName := g.Name
 	if err := in.apply(&g); err != nil {
 		s.writeErr(w, err)
 		return
@@ -164,6 +174,10 @@ func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
+	if oldName != g.Name {
+		s.mon.SetGroupSNMP(oldName, nil)
+	}
+	s.mon.SetGroupSNMP(g.Name, templateSNMP(g))
 	s.opts.Hub.Inventory("hostgroup", g.ID, "update")
 	if in.SNMPTemplate.set {
 		// Every member follows the template at once; a member that
@@ -203,6 +217,7 @@ func (s *Server) deleteHostGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
+	s.mon.SetGroupSNMP(g.Name, nil)
 	s.opts.Hub.Inventory("hostgroup", g.ID, "delete")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -331,9 +331,9 @@ func (s *Server) updateHost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mon.HostChanged(h, true)
-	if oldAddress != h.Address || in.Name != nil || in.SNMP != nil {
-		// Services take the host's address, name and SNMP settings:
-		// rebuild their checks.
+	if oldAddress != h.Address || in.Name != nil || in.SNMP != nil || in.Groups != nil {
+		// Services take the host's address, name and SNMP settings (its
+		// groups' templates give some): rebuild their checks.
 		s.resyncServices(ctx, h)
 	}
 	s.opts.Hub.Inventory(state.KindHost, h.ID, "update")

@@ -40,6 +40,12 @@ type Monitor interface {
 	Status(kind string, id int64) (state.Status, bool)
 	Snapshot(kind string) []state.Status
 	ServiceStatesByHost() map[int64]map[string]int
+	// SetGroupSNMP records a host group template's SNMP settings (nil:
+	// none), the defaults under its members' own.
+	SetGroupSNMP(group string, settings checks.Spec)
+	// EffectiveSNMP is a host's settings over its groups' template
+	// settings: what its snmp services use.
+	EffectiveSNMP(h inventory.Host) checks.Spec
 }
 
 // Defaults are the scheduling values of objects that do not give theirs.
@@ -651,7 +657,7 @@ func (s *Server) validateCheck(spec checks.Spec, h inventory.Host, hostCheck boo
 	if hostCheck && spec.Kind() == "none" {
 		return nil
 	}
-	_, err := checks.New(spec, checks.Options{Address: h.Address, HostName: h.Name, PluginDirs: s.opts.Defaults.PluginDirs, SNMP: h.SNMP})
+	_, err := checks.New(spec, checks.Options{Address: h.Address, HostName: h.Name, PluginDirs: s.opts.Defaults.PluginDirs, SNMP: s.mon.EffectiveSNMP(h)})
 	if err != nil {
 		msg := err.Error()
 		f := field

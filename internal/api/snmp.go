@@ -103,6 +103,7 @@ func (s *Server) testSNMP(w http.ResponseWriter, r *http.Request) {
 	if in.Address != nil {
 		h.Address = *in.Address
 	}
+	h.SNMP = s.mon.EffectiveSNMP(h) // the host's groups' template settings under its own
 	cl, err := hostSNMPClient(h, in.SNMP)
 	if err != nil {
 		s.writeErr(w, err)
@@ -160,6 +161,7 @@ func (s *Server) walkHost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	h.SNMP = s.mon.EffectiveSNMP(h)
 	cl, err := hostSNMPClient(h, nil)
 	if err != nil {
 		s.writeErr(w, err)
@@ -461,7 +463,9 @@ func (s *Server) runDiscovery(ctx context.Context, h inventory.Host, in discover
 	}
 	// The group's settings cover only keys the host leaves out, so as an
 	// override they keep the host's first.
-	cl, err := hostSNMPClient(h, in.settings)
+	eff := h
+	eff.SNMP = s.mon.EffectiveSNMP(h)
+	cl, err := hostSNMPClient(eff, in.settings)
 	if err != nil {
 		return res, err
 	}

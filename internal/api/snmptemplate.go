@@ -343,7 +343,8 @@ func (s *Server) templateDiscover(ctx context.Context, h inventory.Host, g inven
 	}
 }
 
-// applyGroup applies a group's template to each of its members.
+// applyGroup applies a group's template to each of its members and
+// rebuilds their services' checks (the group's settings may have changed).
 func (s *Server) applyGroup(ctx context.Context, name string) error {
 	hosts, err := store.AllHosts(ctx, s.st, store.HostFilter{Group: name})
 	if err != nil {
@@ -354,6 +355,8 @@ func (s *Server) applyGroup(ctx context.Context, name string) error {
 		if _, err := s.ApplyTemplates(ctx, h); err != nil {
 			errs = append(errs, fmt.Errorf("host %q: %w", h.Name, err))
 		}
+		// The members' own snmp services take the group's settings too.
+		s.resyncServices(ctx, h)
 	}
 	return errors.Join(errs...)
 }

@@ -53,8 +53,19 @@ type syncer struct {
 
 func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, err error) {
 	wantGroups := map[string]bool{}
+	// resettled are the groups whose template settings changed: their
+	// members' services are rebuilt below.
+	resettled := map[string]bool{}
 	for _, g := range inv.HostGroups {
 		wantGroups[g.Name] = true
+		var settings checks.Spec
+		if g.SNMPTemplate != nil {
+			settings = g.SNMPTemplate.SNMP
+		}
+		if !sameSpec(y.mon.EffectiveSNMP(inventory.Host{Groups: []string{g.Name}}), settings) {
+			resettled[g.Name] = true
+		}
+		y.mon.SetGroupSNMP(g.Name, settings)
 		cur, err := y.st.GetHostGroupByName(ctx, g.Name)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -97,6 +108,12 @@ func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, e
 		}
 	}
 
+	for g := range resettled {
+		if err := y.resyncMembers(ctx, g); err != nil {
+			return changed, err
+		}
+	}
+
 	// Remove what the files no longer define.
 	cfgHosts, err := store.AllHosts(ctx, y.st, store.HostFilter{Source: inventory.SourceConfig})
 	if err != nil {
@@ -129,12 +146,32 @@ func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, e
 		if g.Source == inventory.SourceConfig && !wantGroups[g.Name] {
 			if members, err := y.st.ListHosts(ctx, store.HostFilter{Group: g.Name, Page: store.Page{Limit: 1}}); err == nil && len(members) == 0 {
 				if err := y.st.DeleteHostGroup(ctx, g.ID); err == nil {
+					y.mon.SetGroupSNMP(g.Name, nil)
 					changed++
 				}
 			}
 		}
 	}
 	return changed, nil
+}
+
+// resyncMembers rebuilds the checks of a group's members' services, which
+// take the group's template settings.
+func (y *syncer) resyncMembers(ctx context.Context, group string) error {
+	hosts, err := store.AllHosts(ctx, y.st, store.HostFilter{Group: group})
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		svcs, err := store.AllServices(ctx, y.st, store.ServiceFilter{HostID: h.ID})
+		if err != nil {
+			return err
+		}
+		for _, s := range svcs {
+			y.mon.ServiceChanged(s, h, false)
+		}
+	}
+	return nil
 }
 
 func (y *syncer) syncHost(ctx context.Context, ch config.Host) (changed int, err error) {

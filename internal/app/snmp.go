@@ -125,7 +125,7 @@ func (a *App) rebooted(ctx context.Context, hosts []inventory.Host) map[int64]bo
 		if h.Address == "" {
 			continue
 		}
-		cfg, err := checks.SNMPConfig(nil, h.SNMP, 10*time.Second)
+		cfg, err := checks.SNMPConfig(nil, a.mon.EffectiveSNMP(h), 10*time.Second)
 		if err != nil {
 			continue
 		}

@@ -122,10 +122,22 @@ func TestSNMPTemplate(t *testing.T) {
 			t.Fatalf("create host %v: %d", h["name"], code)
 		}
 	}
-	own := map[string]any{"host": "sw1", "name": "own", "interval": "1s",
-		"check": map[string]any{"kind": "snmp", "oid": "sysName.0", "community": "public", "port": a.Port}}
+	// sw1's own service gives only its OID: it reaches the agent through
+	// the group's settings (the port), as the console's walk does.
+	own := map[string]any{"host": "sw1", "name": "own", "interval": "1s", "check": map[string]any{"kind": "snmp", "oid": "sysName.0"}}
 	if code := ts.admin("POST", "/api/v1/services", own, nil); code != 201 {
 		t.Fatalf("own service: %d", code)
+	}
+	sysName := snmpgetValue(t, a, "1.3.6.1.2.1.1.5.0")
+	waitFor(t, "sw1's own service to poll through the group's settings", func() bool {
+		s := ts.hostServices(t, "sw1")["own"]
+		return s.State == "OK" && strings.Contains(s.Output, sysName)
+	})
+	var wk struct {
+		Items []struct{ Name string } `json:"items"`
+	}
+	if code := ts.admin("GET", "/api/v1/hosts/sw2/snmp/walk?oid=ifDescr", nil, &wk); code != 200 || len(wk.Items) == 0 {
+		t.Errorf("walking sw2 with its group's settings: %d %+v", code, wk)
 	}
 
 	want := map[string]float64{"mtu": snmpgetNumber(t, a, "1.3.6.1.2.1.2.2.1.4.1"), "speed": snmpgetNumber(t, a, "1.3.6.1.2.1.2.2.1.5.1")}
@@ -240,6 +252,10 @@ func TestSNMPTemplateFromYAML(t *testing.T) {
       address: %s
       check: {kind: none}
       groups: [core]
+      services:
+        - name: own
+          check: {kind: snmp, oid: sysName.0}
+          interval: 1s
 `, a.Port, a.Host)
 	ts := startServer(t, t.TempDir(), yaml)
 	want := snmpgetNumber(t, a, "1.3.6.1.2.1.2.2.1.5.1")
@@ -247,6 +263,12 @@ func TestSNMPTemplateFromYAML(t *testing.T) {
 		s, ok := ts.hostServices(t, "sw1")["speed"]
 		v, found := s.perf("ifSpeed.1")
 		return ok && s.Template == "core" && s.State == "OK" && found && v == want
+	})
+	// The host's own service takes the group's settings too.
+	sysName := snmpgetValue(t, a, "1.3.6.1.2.1.1.5.0")
+	waitFor(t, "the YAML host's own service to poll through the group's settings", func() bool {
+		s := ts.hostServices(t, "sw1")["own"]
+		return s.State == "OK" && strings.Contains(s.Output, sysName)
 	})
 	var e apiErr
 	if code := ts.admin("PATCH", "/api/v1/hostgroups/core", map[string]any{"snmp_template": nil}, &e); code != 409 || e.Error.Code != "managed_by_config" {
