@@ -177,7 +177,7 @@ function TemplateEditor(props: { group: HostGroup; onClose: () => void; onSaved:
       >
         <fieldset>
           <legend>Settings</legend>
-          <p class="hint small">Defaults of the template's services; a host's own SNMP settings win over them.</p>
+          <p class="hint small">Defaults of every SNMP service of the members (the template's and their own); a host's own SNMP settings, then a service's, win over them.</p>
           <div class="row3">
             {settingKeys.map((k) => (
               <label>
