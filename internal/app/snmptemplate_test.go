@@ -5,20 +5,22 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigie-monitoring/vigie/internal/testenv"
 )
 
 type tmplSvc struct {
-	ID       int64          `json:"id"`
-	Name     string         `json:"name"`
-	HostName string         `json:"host_name"`
-	Source   string         `json:"source"`
-	Template string         `json:"template"`
-	State    string         `json:"state"`
-	Output   string         `json:"output"`
-	Check    map[string]any `json:"check"`
-	Perfdata []struct {
+	ID        int64          `json:"id"`
+	Name      string         `json:"name"`
+	HostName  string         `json:"host_name"`
+	Source    string         `json:"source"`
+	Template  string         `json:"template"`
+	State     string         `json:"state"`
+	Output    string         `json:"output"`
+	Check     map[string]any `json:"check"`
+	LastCheck *time.Time     `json:"last_check"`
+	Perfdata  []struct {
 		Label string  `json:"label"`
 		Value float64 `json:"value"`
 	} `json:"perfdata"`
@@ -274,4 +276,30 @@ func TestSNMPTemplateFromYAML(t *testing.T) {
 	if code := ts.admin("PATCH", "/api/v1/hostgroups/core", map[string]any{"snmp_template": nil}, &e); code != 409 || e.Error.Code != "managed_by_config" {
 		t.Errorf("editing a YAML group's template: %d %+v", code, e)
 	}
+}
+
+// A group's settings survive a restart: the members' services are built
+// with them from the start, before any request.
+func TestSNMPTemplateSettingsAfterRestart(t *testing.T) {
+	a := testenv.SNMPD(t)
+	dir := t.TempDir()
+	ts := startServer(t, dir, "")
+	group := map[string]any{"name": "core", "snmp_template": map[string]any{"snmp": map[string]any{"community": "public", "port": a.Port}}}
+	if code := ts.admin("POST", "/api/v1/hostgroups", group, nil); code != 201 {
+		t.Fatalf("create group: %d", code)
+	}
+	if code := ts.admin("POST", "/api/v1/hosts", map[string]any{"name": "sw1", "address": a.Host, "check": map[string]any{"kind": "none"}, "groups": []string{"core"}}, nil); code != 201 {
+		t.Fatalf("create host: %d", code)
+	}
+	if code := ts.admin("POST", "/api/v1/services", map[string]any{"host": "sw1", "name": "own", "interval": "1s", "check": map[string]any{"kind": "snmp", "oid": "sysName.0"}}, nil); code != 201 {
+		t.Fatalf("create service: %d", code)
+	}
+	ts.stop()
+	restarted := time.Now()
+	ts = startServer(t, dir, "")
+	sysName := snmpgetValue(t, a, "1.3.6.1.2.1.1.5.0")
+	waitFor(t, "the service to poll through the group's settings after a restart", func() bool {
+		s := ts.hostServices(t, "sw1")["own"]
+		return s.LastCheck != nil && s.LastCheck.After(restarted) && s.State == "OK" && strings.Contains(s.Output, sysName)
+	})
 }
