@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/vigie-monitoring/vigie/internal/checks"
 	"github.com/vigie-monitoring/vigie/internal/inventory"
 	"github.com/vigie-monitoring/vigie/internal/store"
 )
@@ -18,10 +19,13 @@ type hostGroupView struct {
 type hostGroupInput struct {
 	Name        *string `json:"name"`
 	Description *string `json:"description"`
+	// SNMPTemplate: absent keeps the group's template, null removes it.
+	SNMPTemplate optTemplate `json:"snmp_template"`
 }
 
 func (s *Server) hostGroupView(ctx context.Context, g inventory.HostGroup) (hostGroupView, error) {
 	n, err := s.countMembers(ctx, g.Name, scopeOf(ctx))
+	g.SNMPTemplate = redactTemplate(g.SNMPTemplate) // secrets are written, never read back
 	return hostGroupView{HostGroup: g, Hosts: n}, err
 }
 
@@ -90,7 +94,27 @@ func (in hostGroupInput) apply(g *inventory.HostGroup) error {
 	if len(g.Description) > 2000 {
 		return badField("description", "must be at most 2000 characters")
 	}
+	if in.SNMPTemplate.set {
+		t := in.SNMPTemplate.val
+		if t != nil && g.SNMPTemplate != nil {
+			checks.KeepSNMPSecrets(t.SNMP, g.SNMPTemplate.SNMP)
+		} else if t != nil {
+			checks.KeepSNMPSecrets(t.SNMP, nil)
+		}
+		if err := validateTemplate(t); err != nil {
+			return err
+		}
+		g.SNMPTemplate = t
+	}
 	return nil
+}
+
+// templateSNMP is the settings of a group's template, if any.
+func templateSNMP(g inventory.HostGroup) checks.Spec {
+	if g.SNMPTemplate == nil {
+		return nil
+	}
+	return g.SNMPTemplate.SNMP
 }
 
 func (s *Server) createHostGroup(w http.ResponseWriter, r *http.Request) {
@@ -108,6 +132,14 @@ func (s *Server) createHostGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Hub.Inventory("hostgroup", g.ID, "create")
+	s.mon.SetGroupSNMP(g.Name, templateSNMP(g))
+	if g.SNMPTemplate != nil {
+		// Hosts may name a group before it exists as an object.
+		if err := s.applyGroup(r.Context(), g.Name); err != nil {
+			s.log.Warn("applying a host group's SNMP template", "group", g.Name, "err", err)
+		}
+	}
+	g.SNMPTemplate = redactTemplate(g.SNMPTemplate)
 	writeJSON(w, http.StatusCreated, hostGroupView{HostGroup: g})
 }
 
@@ -133,6 +165,7 @@ func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	oldName := g.Name
 	if err := in.apply(&g); err != nil {
 		s.writeErr(w, err)
 		return
@@ -141,7 +174,18 @@ func (s *Server) updateHostGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
+	if oldName != g.Name {
+		s.mon.SetGroupSNMP(oldName, nil)
+	}
+	s.mon.SetGroupSNMP(g.Name, templateSNMP(g))
 	s.opts.Hub.Inventory("hostgroup", g.ID, "update")
+	if in.SNMPTemplate.set {
+		// Every member follows the template at once; a member that
+		// fails (a bad host) is logged and caught up by the periodic pass.
+		if err := s.applyGroup(ctx, g.Name); err != nil {
+			s.log.Warn("applying a host group's SNMP template", "group", g.Name, "err", err)
+		}
+	}
 	v, err := s.hostGroupView(ctx, g)
 	if err != nil {
 		s.writeErr(w, err)
@@ -173,6 +217,7 @@ func (s *Server) deleteHostGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
+	s.mon.SetGroupSNMP(g.Name, nil)
 	s.opts.Hub.Inventory("hostgroup", g.ID, "delete")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -292,6 +292,7 @@ func (s *Server) createHost(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("scheduling a new host", "host", h.Name, "err", err)
 	}
 	s.opts.Hub.Inventory(state.KindHost, h.ID, "create")
+	s.applyTemplates(ctx, h)
 	w.Header().Set("Location", "/api/v1/hosts/"+strconv.FormatInt(h.ID, 10))
 	writeJSON(w, http.StatusCreated, s.hostView(h, nil))
 }
@@ -330,13 +331,23 @@ func (s *Server) updateHost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mon.HostChanged(h, true)
-	if oldAddress != h.Address || in.Name != nil || in.SNMP != nil {
-		// Services take the host's address, name and SNMP settings:
-		// rebuild their checks.
+	if oldAddress != h.Address || in.Name != nil || in.SNMP != nil || in.Groups != nil {
+		// Services take the host's address, name and SNMP settings (its
+		// groups' templates give some): rebuild their checks.
 		s.resyncServices(ctx, h)
 	}
 	s.opts.Hub.Inventory(state.KindHost, h.ID, "update")
+	s.applyTemplates(ctx, h)
 	writeJSON(w, http.StatusOK, s.hostView(h, nil))
+}
+
+// applyTemplates gives h the services of its groups' templates (it may
+// have joined or left a group, or changed the settings they follow). A
+// failure is logged: the host is saved, and the periodic pass retries.
+func (s *Server) applyTemplates(ctx context.Context, h inventory.Host) {
+	if _, err := s.ApplyTemplates(ctx, h); err != nil {
+		s.log.Warn("applying host group SNMP templates", "host", h.Name, "err", err)
+	}
 }
 
 func (s *Server) resyncServices(ctx context.Context, h inventory.Host) {

@@ -84,6 +84,27 @@ var snmpSettings = obj{"type": "object", "additionalProperties": false,
 		"context": str("v3 context name"),
 	}}
 
+// snmpTemplate is a host group's SNMP template.
+var snmpTemplate = obj{"type": []string{"object", "null"}, "additionalProperties": false,
+	"description": "What every member of the group polls: its services are created on each member (source template, template the group's name) and follow the template; null removes it and them. Settings precedence: a service's own > the host's > the group template's.",
+	"properties": obj{
+		"snmp": snmpSettings,
+		"services": obj{"type": "array", "items": object([]string{"name", "oid"}, obj{
+			"name": str("Service name on each member"), "oid": str("Numeric OID or known name (sysUpTime.0, ifHCInOctets.1)"),
+			"label": str("Perfdata label"), "warning": str("Nagios range"), "critical": str("Nagios range"), "interval": str(`Check interval ("1m")`),
+		})},
+		"discovery": object(nil, obj{
+			"name":       str("Regular expression on ifName, ifDescr or ifAlias"),
+			"types":      obj{"type": "array", "items": obj{"type": "integer"}, "description": "ifType numbers"},
+			"only_up":    boolean("Only interfaces whose oper status is up"),
+			"health":     boolean("Also the device's uptime, CPU, memory, storage and sensors"),
+			"interfaces": boolean("false: no interfaces (health only)"),
+			"warning":    str("Utilisation % range for WARNING"), "critical": str("Utilisation % range for CRITICAL"),
+			"interval": str("Interval of the services created"),
+			"every":    str(`Run again at this interval, at least "1m" (default: only when a host joins the group)`),
+		}),
+	}}
+
 var hostProps = obj{
 	"name":     str("Unique name"),
 	"address":  str("IP address or DNS name"),
@@ -104,7 +125,7 @@ var serviceProps = obj{
 
 var meta = obj{
 	"id":         integer(""),
-	"source":     enum("api objects are edited through the API, config objects in the YAML files", "api", "config"),
+	"source":     enum("api objects are edited through the API, config objects in the YAML files, template services through their host group's snmp_template", "api", "config", "template"),
 	"created_at": dateTime(""),
 	"updated_at": dateTime(""),
 }
@@ -125,6 +146,7 @@ var schemas = obj{
 	"Service": object(nil, merge(serviceProps, scheduleProps, statusProps, meta, obj{
 		"host_id":   integer(""),
 		"host_name": str(""),
+		"template":  str("The host group whose SNMP template made the service (group/discovery for its interface discovery's)"),
 		"state":     enum("Service state", "OK", "WARNING", "CRITICAL", "UNKNOWN", "PENDING"),
 	})),
 	"ServiceInput": object([]string{"host", "name", "check"}, merge(serviceProps, scheduleProps, obj{
@@ -132,6 +154,7 @@ var schemas = obj{
 	})),
 	"HostGroup": object(nil, merge(meta, obj{
 		"name": str(""), "description": str(""), "hosts": integer("Number of member hosts"),
+		"snmp_template": snmpTemplate,
 	})),
 	"SNMPTestInput": object(nil, obj{
 		"host":    obj{"oneOf": []obj{{"type": "string"}, {"type": "integer"}}, "description": "Host name or id whose settings and address to start from"},
@@ -180,7 +203,7 @@ var schemas = obj{
 			"action": enum("", "created", "unchanged", "would create", "exists"),
 		})},
 	}),
-	"HostGroupInput": object([]string{"name"}, obj{"name": str(""), "description": str("")}),
+	"HostGroupInput": object([]string{"name"}, obj{"name": str(""), "description": str(""), "snmp_template": snmpTemplate}),
 	"StateChange": object(nil, obj{
 		"state": str("State name"), "state_type": enum("", "SOFT", "HARD"), "output": str(""),
 		"start": dateTime(""), "end": dateTime("null while the period is open"),

@@ -41,6 +41,12 @@ type Monitor interface {
 	Status(kind string, id int64) (state.Status, bool)
 	Snapshot(kind string) []state.Status
 	ServiceStatesByHost() map[int64]map[string]int
+	// SetGroupSNMP records a host group template's SNMP settings (nil:
+	// none), the defaults under its members' own.
+	SetGroupSNMP(group string, settings checks.Spec)
+	// EffectiveSNMP is a host's settings over its groups' template
+	// settings: what its snmp services use.
+	EffectiveSNMP(h inventory.Host) checks.Spec
 }
 
 // Defaults are the scheduling values of objects that do not give theirs.
@@ -93,6 +99,7 @@ type Server struct {
 	st            store.Store
 	auth          *auth.Service
 	mon           Monitor
+	tmpl          templates
 	log           *slog.Logger
 	mux           *http.ServeMux
 	agents        agentState
@@ -575,6 +582,8 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, errManagedByConfig):
 		writeError(w, http.StatusConflict, "managed_by_config", err.Error())
+	case errors.Is(err, errManagedByTemplate):
+		writeError(w, http.StatusConflict, "managed_by_template", err.Error())
 	default:
 		s.log.Error("serving a request", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error")
@@ -585,11 +594,16 @@ var errManagedByConfig = errors.New("this object comes from the configuration fi
 
 // editable refuses writes to objects the configuration files own.
 func editable(source string) error {
-	if source == inventory.SourceConfig {
+	switch source {
+	case inventory.SourceConfig:
 		return errManagedByConfig
+	case inventory.SourceTemplate:
+		return errManagedByTemplate
 	}
 	return nil
 }
+
+var errManagedByTemplate = errors.New("this service comes from a host group's SNMP template; edit the template instead (PUT /api/v1/hostgroups/{id})")
 
 // decodeBody reads a JSON body strictly: unknown fields and trailing data
 // are errors that name what is wrong.
@@ -676,7 +690,7 @@ func (s *Server) validateCheck(spec checks.Spec, h inventory.Host, hostCheck boo
 	if hostCheck && spec.Kind() == "none" {
 		return nil
 	}
-	_, err := checks.New(spec, checks.Options{Address: h.Address, HostName: h.Name, PluginDirs: s.opts.Defaults.PluginDirs, SNMP: h.SNMP})
+	_, err := checks.New(spec, checks.Options{Address: h.Address, HostName: h.Name, PluginDirs: s.opts.Defaults.PluginDirs, SNMP: s.mon.EffectiveSNMP(h)})
 	if err != nil {
 		msg := err.Error()
 		f := field

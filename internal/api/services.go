@@ -112,6 +112,7 @@ func (s *Server) serveServiceList(w http.ResponseWriter, r *http.Request, f stor
 	q := r.URL.Query()
 	f.Kind = q.Get("kind")
 	f.Name = q.Get("name")
+	f.Template = q.Get("template")
 	if v := q.Get("state"); v != "" {
 		n, ok := state.ParseStateName(state.KindService, v)
 		if !ok {

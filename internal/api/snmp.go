@@ -103,6 +103,7 @@ func (s *Server) testSNMP(w http.ResponseWriter, r *http.Request) {
 	if in.Address != nil {
 		h.Address = *in.Address
 	}
+	h.SNMP = s.mon.EffectiveSNMP(h) // the host's groups' template settings under its own
 	cl, err := hostSNMPClient(h, in.SNMP)
 	if err != nil {
 		s.writeErr(w, err)
@@ -160,6 +161,7 @@ func (s *Server) walkHost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	h.SNMP = s.mon.EffectiveSNMP(h)
 	cl, err := hostSNMPClient(h, nil)
 	if err != nil {
 		s.writeErr(w, err)
@@ -210,6 +212,12 @@ type discoverInput struct {
 	Health bool `json:"health,omitempty"`
 	// Interfaces false skips the interfaces (health only).
 	Interfaces *bool `json:"interfaces,omitempty"`
+
+	// template, when set, is the Service.Template of what this discovery
+	// creates (a host group template's discovery), and settings the SNMP
+	// settings the group gives the host's services.
+	template string
+	settings checks.Spec
 }
 
 // minRediscoverEvery bounds scheduled discovery: a walk of a big switch is
@@ -453,7 +461,11 @@ func (s *Server) runDiscovery(ctx context.Context, h inventory.Host, in discover
 			return res, err
 		}
 	}
-	cl, err := hostSNMPClient(h, nil)
+	// The group's settings cover only keys the host leaves out, so as an
+	// override they keep the host's first.
+	eff := h
+	eff.SNMP = s.mon.EffectiveSNMP(h)
+	cl, err := hostSNMPClient(eff, in.settings)
 	if err != nil {
 		return res, err
 	}
@@ -506,7 +518,7 @@ func (s *Server) runDiscovery(ctx context.Context, h inventory.Host, in discover
 			if it.Critical != "" {
 				spec["critical"] = it.Critical
 			}
-			id, err := s.createDiscovered(ctx, h, it.Service, spec, in.Interval)
+			id, err := s.createDiscovered(ctx, h, it.Service, spec, in)
 			if err != nil {
 				return res, err
 			}
@@ -535,7 +547,7 @@ func (s *Server) runDiscovery(ctx context.Context, h inventory.Host, in discover
 				d.Action, d.ServiceID = "exists", old.ID
 			}
 		default:
-			if err := s.upsertInterface(ctx, h, it, base, byName, &d, in.Interval); err != nil {
+			if err := s.upsertInterface(ctx, h, it, base, byName, &d, in); err != nil {
 				return res, err
 			}
 		}
@@ -554,7 +566,7 @@ func (s *Server) runDiscovery(ctx context.Context, h inventory.Host, in discover
 	return res, nil
 }
 
-func (s *Server) upsertInterface(ctx context.Context, h inventory.Host, it snmp.Interface, base checks.Spec, byName map[string]inventory.Service, d *discovered, interval *inventory.Duration) error {
+func (s *Server) upsertInterface(ctx context.Context, h inventory.Host, it snmp.Interface, base checks.Spec, byName map[string]inventory.Service, d *discovered, in discoverInput) error {
 	if old, ok := byName[d.Service]; ok {
 		d.ServiceID = old.ID
 		if fmt.Sprint(old.Check["index"]) == strconv.Itoa(it.Index) || old.Check.Kind() != "snmp_interface" {
@@ -579,7 +591,7 @@ func (s *Server) upsertInterface(ctx context.Context, h inventory.Host, it snmp.
 	if it.Alias != "" {
 		spec["alias"] = it.Alias
 	}
-	id, err := s.createDiscovered(ctx, h, d.Service, spec, interval)
+	id, err := s.createDiscovered(ctx, h, d.Service, spec, in)
 	if err != nil {
 		return err
 	}
@@ -588,10 +600,15 @@ func (s *Server) upsertInterface(ctx context.Context, h inventory.Host, it snmp.
 }
 
 // createDiscovered creates and schedules a service discovery found.
-func (s *Server) createDiscovered(ctx context.Context, h inventory.Host, name string, spec checks.Spec, interval *inventory.Duration) (int64, error) {
+func (s *Server) createDiscovered(ctx context.Context, h inventory.Host, name string, spec checks.Spec, in discoverInput) (int64, error) {
 	svc := inventory.Service{HostID: h.ID, HostName: h.Name, Name: name, Check: spec, Enabled: true, Source: inventory.SourceAPI}
-	if interval != nil {
-		svc.Interval = *interval
+	if in.template != "" {
+		svc.Source, svc.Template = inventory.SourceTemplate, in.template
+		svc.Check = withSettings(spec, in.settings)
+		spec = svc.Check
+	}
+	if in.Interval != nil {
+		svc.Interval = *in.Interval
 	}
 	if err := (serviceInput{}).apply(&svc, s.opts.Defaults); err != nil {
 		return 0, err

@@ -246,6 +246,16 @@ func (f writerFunc) WriteStatus(ctx context.Context, b []state.Update) error { r
 // restore loads stored statuses and schedules every stored host and
 // service, so that a restart resumes where the last run stopped.
 func (a *App) restore(ctx context.Context) error {
+	// The groups' template settings first: checks are built with them.
+	groups, err := store.AllHostGroups(ctx, a.st)
+	if err != nil {
+		return fmt.Errorf("loading host groups: %w", err)
+	}
+	for _, g := range groups {
+		if g.SNMPTemplate != nil {
+			a.mon.SetGroupSNMP(g.Name, g.SNMPTemplate.SNMP)
+		}
+	}
 	for _, kind := range []string{state.KindHost, state.KindService} {
 		sts, err := a.st.LoadStatus(ctx, kind)
 		if err != nil {
@@ -431,6 +441,8 @@ func (a *App) reloadNow(ctx context.Context) {
 		a.log.Error("applying the reloaded inventory", "err", err)
 		return
 	}
+	// Groups' templates may have changed, and hosts joined or left them.
+	a.syncTemplates(ctx)
 	a.log.Info("inventory reloaded", "changes", n)
 }
 

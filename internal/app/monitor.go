@@ -35,11 +35,14 @@ type monitor struct {
 	// nameDomain is the domain of each host by name, for alarms, whose
 	// component is a host name.
 	nameDomain map[string]string
+	// groupSNMP holds the SNMP settings of host group templates, the
+	// defaults under each member's own.
+	groupSNMP map[string]checks.Spec
 }
 
 func newMonitor(e *state.Engine, sched config.Scheduler) *monitor {
 	return &monitor{Engine: e, sched: sched, hostDomain: map[int64]string{}, hostName: map[int64]string{},
-		svcHost: map[int64]int64{}, svcName: map[int64]string{}, nameDomain: map[string]string{}}
+		svcHost: map[int64]int64{}, svcName: map[int64]string{}, nameDomain: map[string]string{}, groupSNMP: map[string]checks.Spec{}}
 }
 
 // DomainOf returns the domain of a host or service.
@@ -104,8 +107,50 @@ func (m *monitor) options(h inventory.Host, timeout time.Duration) checks.Option
 	return checks.Options{
 		Address: h.Address, HostName: h.Name, Timeout: timeout,
 		PluginDirs: m.sched.PluginDirs, MaxOutputBytes: m.sched.MaxOutputBytes, Self: m.self, Agent: m.agent,
-		SNMP: h.SNMP,
+		SNMP: m.EffectiveSNMP(h),
 	}
+}
+
+// SetGroupSNMP records the SNMP settings of a group's template (nil: it
+// has none). Checks built afterwards take them; the caller rebuilds the
+// members' services.
+func (m *monitor) SetGroupSNMP(group string, settings checks.Spec) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(settings) == 0 {
+		delete(m.groupSNMP, group)
+		return
+	}
+	m.groupSNMP[group] = settings
+}
+
+// EffectiveSNMP is the defaults of h's services: h's own settings, then
+// its groups' template settings for the keys it leaves out (the first
+// group in h.Groups wins).
+func (m *monitor) EffectiveSNMP(h inventory.Host) checks.Spec {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out checks.Spec
+	for _, g := range h.Groups {
+		for k, v := range m.groupSNMP[g] {
+			if _, ok := h.SNMP[k]; ok {
+				continue
+			}
+			if out == nil {
+				out = checks.Spec{}
+				for hk, hv := range h.SNMP {
+					out[hk] = hv
+				}
+			}
+			if _, ok := out[k]; !ok {
+				out[k] = v
+			}
+		}
+	}
+	if out == nil {
+		return h.SNMP
+	}
+	return out
 }
 
 // hostSpec is the host check: the one given, else ICMP to the address, else

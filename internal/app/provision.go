@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -52,20 +53,31 @@ type syncer struct {
 
 func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, err error) {
 	wantGroups := map[string]bool{}
+	// resettled are the groups whose template settings changed: their
+	// members' services are rebuilt below.
+	resettled := map[string]bool{}
 	for _, g := range inv.HostGroups {
 		wantGroups[g.Name] = true
+		var settings checks.Spec
+		if g.SNMPTemplate != nil {
+			settings = g.SNMPTemplate.SNMP
+		}
+		if !sameSpec(y.mon.EffectiveSNMP(inventory.Host{Groups: []string{g.Name}}), settings) {
+			resettled[g.Name] = true
+		}
+		y.mon.SetGroupSNMP(g.Name, settings)
 		cur, err := y.st.GetHostGroupByName(ctx, g.Name)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			ng := inventory.HostGroup{Name: g.Name, Description: g.Description, Source: inventory.SourceConfig}
+			ng := inventory.HostGroup{Name: g.Name, Description: g.Description, SNMPTemplate: g.SNMPTemplate, Source: inventory.SourceConfig}
 			if err := y.st.CreateHostGroup(ctx, &ng); err != nil {
 				return changed, fmt.Errorf("creating host group %q: %w", g.Name, err)
 			}
 			changed++
 		case err != nil:
 			return changed, err
-		case cur.Description != g.Description || cur.Source != inventory.SourceConfig:
-			cur.Description, cur.Source = g.Description, inventory.SourceConfig
+		case cur.Description != g.Description || cur.Source != inventory.SourceConfig || !sameTemplate(cur.SNMPTemplate, g.SNMPTemplate):
+			cur.Description, cur.SNMPTemplate, cur.Source = g.Description, g.SNMPTemplate, inventory.SourceConfig
 			if err := y.st.UpdateHostGroup(ctx, &cur); err != nil {
 				return changed, fmt.Errorf("updating host group %q: %w", g.Name, err)
 			}
@@ -92,6 +104,12 @@ func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, e
 		n, err := y.syncHost(ctx, ch)
 		changed += n
 		if err != nil {
+			return changed, err
+		}
+	}
+
+	for g := range resettled {
+		if err := y.resyncMembers(ctx, g); err != nil {
 			return changed, err
 		}
 	}
@@ -128,12 +146,32 @@ func (y *syncer) sync(ctx context.Context, inv config.Inventory) (changed int, e
 		if g.Source == inventory.SourceConfig && !wantGroups[g.Name] {
 			if members, err := y.st.ListHosts(ctx, store.HostFilter{Group: g.Name, Page: store.Page{Limit: 1}}); err == nil && len(members) == 0 {
 				if err := y.st.DeleteHostGroup(ctx, g.ID); err == nil {
+					y.mon.SetGroupSNMP(g.Name, nil)
 					changed++
 				}
 			}
 		}
 	}
 	return changed, nil
+}
+
+// resyncMembers rebuilds the checks of a group's members' services, which
+// take the group's template settings.
+func (y *syncer) resyncMembers(ctx context.Context, group string) error {
+	hosts, err := store.AllHosts(ctx, y.st, store.HostFilter{Group: group})
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		svcs, err := store.AllServices(ctx, y.st, store.ServiceFilter{HostID: h.ID})
+		if err != nil {
+			return err
+		}
+		for _, s := range svcs {
+			y.mon.ServiceChanged(s, h, false)
+		}
+	}
+	return nil
 }
 
 func (y *syncer) syncHost(ctx context.Context, ch config.Host) (changed int, err error) {
@@ -259,6 +297,14 @@ func sameHost(a, b inventory.Host) bool {
 		a.Notes == b.Notes && sameSpec(a.Check, b.Check) && sameSpec(a.SNMP, b.SNMP) && a.Interval == b.Interval &&
 		a.RetryInterval == b.RetryInterval && a.MaxAttempts == b.MaxAttempts && a.Enabled == b.Enabled &&
 		a.Source == b.Source
+}
+
+// sameTemplate compares templates by their JSON, since YAML gives ints
+// where the database's JSON gives floats.
+func sameTemplate(a, b *inventory.SNMPTemplate) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
 func sameService(a, b inventory.Service) bool {

@@ -34,16 +34,31 @@ type rediscovery struct {
 
 // rediscoverLoop runs the interface discoveries saved on hosts
 // (POST /hosts/{id}/snmp/discover with "every").
+// It also applies the host group SNMP templates to every host, at once and
+// then every tick: a pass catches what a failed request left behind and runs
+// the template discoveries that are due.
 func (a *App) rediscoverLoop(ctx context.Context) {
 	t := time.NewTicker(rediscoverTick)
 	defer t.Stop()
+	a.syncTemplates(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			a.syncTemplates(ctx)
 			a.rediscover(ctx, now)
 		}
+	}
+}
+
+func (a *App) syncTemplates(ctx context.Context) {
+	n, err := a.api.SyncTemplates(ctx)
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("applying host group SNMP templates", "err", err)
+	}
+	if n > 0 {
+		a.log.Info("host group SNMP templates applied", "changes", n)
 	}
 }
 
@@ -110,7 +125,7 @@ func (a *App) rebooted(ctx context.Context, hosts []inventory.Host) map[int64]bo
 		if h.Address == "" {
 			continue
 		}
-		cfg, err := checks.SNMPConfig(nil, h.SNMP, 10*time.Second)
+		cfg, err := checks.SNMPConfig(nil, a.mon.EffectiveSNMP(h), 10*time.Second)
 		if err != nil {
 			continue
 		}

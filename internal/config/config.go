@@ -366,6 +366,8 @@ type Inventory struct {
 type HostGroup struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
+	// SNMPTemplate is what every member polls (see inventory.SNMPTemplate).
+	SNMPTemplate *inventory.SNMPTemplate `yaml:"snmp_template"`
 }
 
 // Host as written in YAML, with its services.
@@ -1167,6 +1169,23 @@ func (c *Config) validateInventory(inv *Inventory, prefix, file string, lines ma
 			return at(p+".name", "host group %q is defined twice", g.Name)
 		}
 		groups[g.Name] = true
+		if g.SNMPTemplate != nil {
+			if err := g.SNMPTemplate.Validate(); err != nil {
+				var te *inventory.TemplateError
+				if !errors.As(err, &te) {
+					return at(p+".snmp_template", "%v", err)
+				}
+				key := p + ".snmp_template." + te.Field
+				// The line of the key, else of the nearest key above it
+				// (an error on a check parameter names the item).
+				line := lines[key]
+				for k := key; line == 0 && strings.Contains(k, "."); {
+					k = k[:strings.LastIndexAny(k, ".[")]
+					line = lines[k]
+				}
+				return &Error{File: file, Line: line, Key: key, Msg: te.Msg}
+			}
+		}
 	}
 	hosts := map[string]bool{}
 	for i := range inv.Hosts {

@@ -57,6 +57,9 @@ func TestBadConfigs(t *testing.T) {
 		{"snmptrap_bad_protocol.bad.yml", `snmptrap_bad_protocol.bad.yml:7: snmptrap.users[0].priv_protocol: must be DES, AES, AES192, AES256, AES192C or AES256C, not "3DES"`},
 		{"snmptrap_dup_user.bad.yml", `snmptrap_dup_user.bad.yml:6: snmptrap.users[1].user: user "noc" is defined twice`},
 		{"snmptrap_short_packet.bad.yml", `snmptrap_short_packet.bad.yml:3: snmptrap.max_packet_bytes: must be between 484 and 65507`},
+		{"snmp_template_bad_oid.bad.yml", `snmp_template_bad_oid.bad.yml:13: inventory.hostgroups[0].snmp_template.services[2].oid: OID "ifFoo": unknown name "ifFoo"`},
+		{"snmp_template_bad_every.bad.yml", `snmp_template_bad_every.bad.yml:7: inventory.hostgroups[0].snmp_template.discovery.every: must be 0 (only when a host joins) or at least 1m0s`},
+		{"snmp_template_unknown_key.bad.yml", `snmp_template_unknown_key.bad.yml:8: inventory.hostgroups[0].snmp_template.services[0].warn: unknown key (known: critical, interval, label, name, oid, warning)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -397,5 +400,26 @@ func TestSNMPTrapConfig(t *testing.T) {
 	if st.Listen != "0.0.0.0:162" || strings.Join(st.Communities, ",") != "netops,backup" || st.ConnectorName != "dc1-traps" ||
 		len(st.Users) != 2 || st.Users[0].PrivProtocol != "AES" || st.Users[1].User != "watcher" {
 		t.Fatalf("snmptrap %+v", st)
+	}
+}
+
+// The YAML form of a host group's SNMP template loads whole.
+func TestSNMPTemplateConfig(t *testing.T) {
+	cfg, err := Load("testdata/snmp_template.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := cfg.LoadInventory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := inv.HostGroups[0].SNMPTemplate
+	if tm == nil || tm.SNMP["community"] != "netops" || len(tm.Services) != 2 || tm.Services[0].OID != "sysUpTime.0" ||
+		tm.Services[0].Warning != "100:" || tm.Services[0].Interval.D() != time.Minute {
+		t.Fatalf("template: %+v", tm)
+	}
+	d := tm.Discovery
+	if d == nil || d.Name != "^(eth|lo)" || len(d.Types) != 2 || !d.OnlyUp || !d.Health || d.Critical != "90" || d.Every.D() != time.Hour {
+		t.Fatalf("discovery: %+v", d)
 	}
 }

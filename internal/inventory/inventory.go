@@ -43,12 +43,15 @@ type Host struct {
 
 // HostGroup is a named set of hosts; membership is on the host (Host.Groups).
 type HostGroup struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Source      string    `json:"source"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// SNMPTemplate, when set, is what every member polls (see
+	// SNMPTemplate).
+	SNMPTemplate *SNMPTemplate `json:"snmp_template,omitempty"`
+	Source       string        `json:"source"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
 }
 
 // Service is one check attached to a host.
@@ -64,6 +67,10 @@ type Service struct {
 	Timeout       Duration    `json:"timeout"`
 	Enabled       bool        `json:"enabled"`
 	Source        string      `json:"source"`
-	CreatedAt     time.Time   `json:"created_at"`
-	UpdatedAt     time.Time   `json:"updated_at"`
+	// Template is the host group whose SNMP template made the service
+	// (Source is then "template"); the services of its interface
+	// discovery end in DiscoverySuffix.
+	Template  string    `json:"template,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

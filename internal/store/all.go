@@ -40,3 +40,10 @@ func all[T any](list func(Page) ([]T, error), id func(T) int64) ([]T, error) {
 		p.After = id(page[len(page)-1])
 	}
 }
+
+// AllHostGroups pages through ListHostGroups and returns every group.
+func AllHostGroups(ctx context.Context, st Inventory) ([]inventory.HostGroup, error) {
+	return all(func(p Page) ([]inventory.HostGroup, error) {
+		return st.ListHostGroups(ctx, HostGroupFilter{Page: p})
+	}, func(g inventory.HostGroup) int64 { return g.ID })
+}

@@ -61,12 +61,14 @@ type HostGroupFilter struct {
 
 // ServiceFilter narrows ListServices; empty fields match everything.
 type ServiceFilter struct {
-	HostID  int64
-	Name    string
-	Kind    string // check kind
-	Source  string
-	Enabled *bool
-	State   *int // current service state
+	HostID int64
+	Name   string
+	Kind   string // check kind
+	Source string
+	// Template is the group whose template made the service (Service.Template).
+	Template string
+	Enabled  *bool
+	State    *int // current service state
 	// Domains, when not nil, keeps services of hosts in these domains.
 	Domains []string
 	Page

@@ -14,20 +14,43 @@ import (
 
 // host groups
 
-const groupCols = "id, name, description, source, created_at, updated_at"
+const groupCols = "id, name, description, snmp_template_json, source, created_at, updated_at"
 
 func scanGroup(row scanner) (inventory.HostGroup, error) {
 	var g inventory.HostGroup
 	var c, u int64
-	err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Source, &c, &u)
+	var tmpl string
+	err := row.Scan(&g.ID, &g.Name, &g.Description, &tmpl, &g.Source, &c, &u)
 	g.CreatedAt, g.UpdatedAt = fromMS(c), fromMS(u)
+	if err == nil && tmpl != "" {
+		g.SNMPTemplate = &inventory.SNMPTemplate{}
+		if err := json.Unmarshal([]byte(tmpl), g.SNMPTemplate); err != nil {
+			return g, fmt.Errorf("decoding the SNMP template of host group %d: %w", g.ID, err)
+		}
+	}
 	return g, err
 }
 
+// templateArg encodes a group's template; no template is "".
+func templateArg(g *inventory.HostGroup) (string, error) {
+	if g.SNMPTemplate == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(g.SNMPTemplate)
+	if err != nil {
+		return "", fmt.Errorf("encoding the SNMP template of host group %q: %w", g.Name, err)
+	}
+	return string(b), nil
+}
+
 func (d *DB) CreateHostGroup(ctx context.Context, g *inventory.HostGroup) error {
+	tmpl, err := templateArg(g)
+	if err != nil {
+		return err
+	}
 	t := d.stamp()
-	id, err := d.insert(ctx, "INSERT INTO hostgroups (name, description, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-		g.Name, g.Description, g.Source, ms(t), ms(t))
+	id, err := d.insert(ctx, "INSERT INTO hostgroups (name, description, snmp_template_json, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+		g.Name, g.Description, tmpl, g.Source, ms(t), ms(t))
 	if err != nil {
 		return d.conflict(err, "creating a host group", fmt.Sprintf("host group %q", g.Name))
 	}
@@ -36,10 +59,14 @@ func (d *DB) CreateHostGroup(ctx context.Context, g *inventory.HostGroup) error 
 }
 
 func (d *DB) UpdateHostGroup(ctx context.Context, g *inventory.HostGroup) error {
+	tmpl, err := templateArg(g)
+	if err != nil {
+		return err
+	}
 	t := d.stamp()
-	err := d.execOne(ctx, fmt.Sprintf("host group %d", g.ID),
-		"UPDATE hostgroups SET name = ?, description = ?, source = ?, updated_at = ? WHERE id = ?",
-		g.Name, g.Description, g.Source, ms(t), g.ID)
+	err = d.execOne(ctx, fmt.Sprintf("host group %d", g.ID),
+		"UPDATE hostgroups SET name = ?, description = ?, snmp_template_json = ?, source = ?, updated_at = ? WHERE id = ?",
+		g.Name, g.Description, tmpl, g.Source, ms(t), g.ID)
 	if err != nil {
 		return d.conflict(err, fmt.Sprintf("updating host group %d", g.ID), fmt.Sprintf("host group %q", g.Name))
 	}
@@ -271,7 +298,7 @@ func (d *DB) ListHosts(ctx context.Context, f HostFilter) ([]inventory.Host, err
 // services
 
 const serviceCols = "s.id, s.host_id, h.name, s.name, s.check_json, s.interval_ms, s.retry_interval_ms, s.max_attempts, " +
-	"s.timeout_ms, s.enabled, s.source, s.created_at, s.updated_at"
+	"s.timeout_ms, s.enabled, s.source, s.template, s.created_at, s.updated_at"
 
 // serviceFrom joins the host for HostName.
 const serviceFrom = "services s JOIN hosts h ON h.id = s.host_id"
@@ -282,7 +309,7 @@ func scanService(row scanner) (inventory.Service, error) {
 		check                   string
 		iv, retry, to, en, c, u int64
 	)
-	err := row.Scan(&s.ID, &s.HostID, &s.HostName, &s.Name, &check, &iv, &retry, &s.MaxAttempts, &to, &en, &s.Source, &c, &u)
+	err := row.Scan(&s.ID, &s.HostID, &s.HostName, &s.Name, &check, &iv, &retry, &s.MaxAttempts, &to, &en, &s.Source, &s.Template, &c, &u)
 	if err != nil {
 		return s, err
 	}
@@ -306,7 +333,7 @@ func serviceArgs(s *inventory.Service) ([]any, error) {
 		return nil, fmt.Errorf("encoding the check of service %q: %w", s.Name, err)
 	}
 	return []any{s.HostID, s.Name, check.Kind(), string(cj), s.Interval.D().Milliseconds(), s.RetryInterval.D().Milliseconds(),
-		s.MaxAttempts, s.Timeout.D().Milliseconds(), b2i(s.Enabled), s.Source}, nil
+		s.MaxAttempts, s.Timeout.D().Milliseconds(), b2i(s.Enabled), s.Source, s.Template}, nil
 }
 
 // serviceErr maps a write's error: a missing host is ErrNotFound, a
@@ -325,7 +352,7 @@ func (d *DB) CreateService(ctx context.Context, s *inventory.Service) error {
 	}
 	t := d.stamp()
 	id, err := d.insert(ctx, "INSERT INTO services (host_id, name, kind, check_json, interval_ms, retry_interval_ms, max_attempts, "+
-		"timeout_ms, enabled, source, created_at, updated_at) VALUES ("+placeholders(12)+")", append(args, ms(t), ms(t))...)
+		"timeout_ms, enabled, source, template, created_at, updated_at) VALUES ("+placeholders(13)+")", append(args, ms(t), ms(t))...)
 	if err != nil {
 		return d.serviceErr(err, "creating a service", s)
 	}
@@ -342,7 +369,7 @@ func (d *DB) UpdateService(ctx context.Context, s *inventory.Service) error {
 	}
 	t := d.stamp()
 	err = d.execOne(ctx, fmt.Sprintf("service %d", s.ID), "UPDATE services SET host_id = ?, name = ?, kind = ?, check_json = ?, "+
-		"interval_ms = ?, retry_interval_ms = ?, max_attempts = ?, timeout_ms = ?, enabled = ?, source = ?, updated_at = ? WHERE id = ?",
+		"interval_ms = ?, retry_interval_ms = ?, max_attempts = ?, timeout_ms = ?, enabled = ?, source = ?, template = ?, updated_at = ? WHERE id = ?",
 		append(args, ms(t), s.ID)...)
 	if err != nil {
 		return d.serviceErr(err, fmt.Sprintf("updating service %d", s.ID), s)
@@ -388,6 +415,9 @@ func (d *DB) ListServices(ctx context.Context, f ServiceFilter) ([]inventory.Ser
 	}
 	if f.Source != "" {
 		w.add("s.source = ?", f.Source)
+	}
+	if f.Template != "" {
+		w.add("s.template = ?", f.Template)
 	}
 	if f.Enabled != nil {
 		w.add("s.enabled = ?", b2i(*f.Enabled))

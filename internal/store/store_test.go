@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,6 +74,55 @@ var suite = []struct {
 	{"last-seen times of idle sources", testLastSeen},
 	{"maintenances and group hosts", testMaintenances},
 	{"agents and their batch ids", testAgents},
+	{"snmp templates on groups and services", testSNMPTemplates},
+}
+
+// testSNMPTemplates round-trips a group's template (and its removal) and a
+// service's template, and filters services by it.
+func testSNMPTemplates(t *testing.T, st Store) {
+	tmpl := &inventory.SNMPTemplate{
+		SNMP:      checks.Spec{"community": "net", "port": float64(1161)},
+		Services:  []inventory.TemplateService{{Name: "uptime", OID: "sysUpTime.0", Warning: "10:", Interval: inventory.Duration(time.Minute)}},
+		Discovery: &inventory.TemplateDiscovery{Name: "^eth", Types: []int{6}, OnlyUp: true, Every: inventory.Duration(time.Hour)},
+	}
+	g := inventory.HostGroup{Name: "core", SNMPTemplate: tmpl, Source: inventory.SourceAPI}
+	if err := st.CreateHostGroup(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetHostGroup(ctx, g.ID)
+	if err != nil || !reflect.DeepEqual(got.SNMPTemplate, tmpl) {
+		t.Fatalf("template round-trip: %v\n got %+v\nwant %+v", err, got.SNMPTemplate, tmpl)
+	}
+	got.SNMPTemplate = nil
+	if err := st.UpdateHostGroup(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = st.GetHostGroupByName(ctx, "core"); err != nil || got.SNMPTemplate != nil {
+		t.Fatalf("template removed: %v %+v", err, got.SNMPTemplate)
+	}
+	h := newHost("sw1", "core")
+	if err := st.CreateHost(ctx, &h); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []inventory.Service{
+		{HostID: h.ID, Name: "uptime", Check: checks.Spec{"kind": "snmp", "oid": "sysUpTime.0"}, Source: inventory.SourceTemplate, Template: "core"},
+		{HostID: h.ID, Name: "own", Check: checks.Spec{"kind": "snmp", "oid": "sysName.0"}, Source: inventory.SourceAPI},
+	} {
+		if err := st.CreateService(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := st.ListServices(ctx, ServiceFilter{Template: "core"})
+	if err != nil || len(l) != 1 || l[0].Name != "uptime" || l[0].Template != "core" || l[0].Source != inventory.SourceTemplate {
+		t.Fatalf("by template: %v %+v", err, l)
+	}
+	l[0].Template = "core" + inventory.DiscoverySuffix
+	if err := st.UpdateService(ctx, &l[0]); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := st.GetService(ctx, l[0].ID); err != nil || s.Template != "core/discovery" {
+		t.Fatalf("template updated: %v %+v", err, s)
+	}
 }
 
 func testRolesAudit(t *testing.T, st Store) {

@@ -51,6 +51,8 @@ export type Service = Status & {
   timeout: string
   enabled: boolean
   source: string
+  // template is the host group whose SNMP template made the service.
+  template?: string
 }
 
 export type Change = { state: string; state_type: string; output: string; start: string; end: string | null }

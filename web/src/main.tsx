@@ -4,6 +4,7 @@ import { AccountPage, AuditPage, UsersPage } from './admin'
 import { AlarmPage, AlarmsPage } from './alarms'
 import { MaintenancesPage } from './maintenances'
 import { RulesPage } from './rules'
+import { HostGroupsPage } from './snmptemplate'
 import { api, can, liveConnected, onLive, setCSRF, startLive, stopLive, User } from './api'
 import { ActivatePage, HostPage, HostsPage, LoginPage, OverviewPage, ServicePage, ServicesPage } from './pages'
 import { Link, navigate, usePath } from './ui'
@@ -95,6 +96,7 @@ function App() {
   else if (path === '/rules' && can(user, 'alarms.read')) page = <RulesPage user={user} />
   else if (path === '/maintenance' && can(user, 'alarms.read')) page = <MaintenancesPage user={user} />
   else if (path === '/hosts') page = <HostsPage user={user} />
+  else if (path === '/hostgroups') page = <HostGroupsPage user={user} />
   else if (path === '/services') page = <ServicesPage />
   else if (path === '/users' && can(user, 'users.manage')) page = <UsersPage me={user} />
   else if (path === '/audit' && can(user, 'audit.read')) page = <AuditPage />
@@ -118,6 +120,7 @@ function App() {
           {can(user, 'alarms.read') ? nav('/rules', 'Rules') : null}
           {can(user, 'alarms.read') ? nav('/maintenance', 'Maintenance') : null}
           {nav('/hosts', 'Hosts')}
+          {nav('/hostgroups', 'Groups')}
           {nav('/services', 'Services')}
           {can(user, 'users.manage') ? nav('/users', 'Users') : null}
           {can(user, 'audit.read') ? nav('/audit', 'Audit') : null}

@@ -245,6 +245,11 @@ function ServiceTable(props: { services: Service[]; showHost?: boolean }) {
             ) : null}
             <td>
               <Link href={`/services/${s.id}`}>{s.name}</Link>
+              {s.template ? (
+                <span class="chip chip-group" title="Made by the host group's SNMP template" data-testid="template-chip">
+                  {s.template.replace(/\/discovery$/, '')}
+                </span>
+              ) : null}
             </td>
             <td class="mono">{s.check.kind}</td>
             <td class="nowrap">{fmtTime(s.last_check)}</td>
@@ -360,7 +365,8 @@ export function ServicePage(props: { id: string; user: User }) {
   if (!s) return <div class="loading">Loading…</div>
   const admin = can(props.user, 'services.write')
   const runChecks = can(props.user, 'checks.run')
-  const managed = s.source === 'config'
+  // The YAML files or a host group's SNMP template own these: edit them there.
+  const managed = s.source === 'config' || s.source === 'template'
   return (
     <div>
       <div class="crumbs">
@@ -388,6 +394,12 @@ export function ServicePage(props: { id: string; user: User }) {
           ) : null}
         </div>
       </div>
+      {s.template ? (
+        <div class="note" data-testid="template-note">
+          This service comes from the SNMP template of host group {s.template.replace(/\/discovery$/, '')}; edit the template on the{' '}
+          <Link href="/hostgroups">Groups</Link> page to change it.
+        </div>
+      ) : null}
       <section class="card facts">
         <dl>
           <dt>Output</dt>
