@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,7 +50,18 @@ func main() {
 	open := flag.Int("open", 100000, "open alarms for the list run")
 	pg := flag.String("postgres", "", "DSN of a PostgreSQL server whose role may create databases: run on a throwaway database there")
 	runs := flag.String("runs", "throughput,latency,list", "parts to run, comma-separated")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (the server is in this process) here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	dir, err := os.MkdirTemp("", "vigie-bench-alarms-")
 	if err != nil {

@@ -467,6 +467,11 @@ func (d *DB) probeSearch(ctx context.Context, text string) (*ftsProbe, error) {
 
 // ListAlarms returns alarms in the filter's sort, newest first by default.
 func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, error) {
+	if d.ftsSearch(f.Search) {
+		if err := d.syncSearch(ctx); err != nil {
+			return nil, fmt.Errorf("listing alarms: %w", err)
+		}
+	}
 	var probe *ftsProbe
 	if f.Sort.Key != "" {
 		var err error
@@ -530,6 +535,11 @@ func (d *DB) ListAlarms(ctx context.Context, f alarms.Filter) ([]alarms.Alarm, e
 // CountAlarms counts the alarms matching f by criticality.
 func (d *DB) CountAlarms(ctx context.Context, f alarms.Filter) (alarms.Counts, error) {
 	c := alarms.Counts{ByCriticality: map[string]int64{events.Green: 0, events.Orange: 0, events.Red: 0}}
+	if d.ftsSearch(f.Search) {
+		if err := d.syncSearch(ctx); err != nil {
+			return c, fmt.Errorf("counting alarms: %w", err)
+		}
+	}
 	probe, err := d.probeSearch(ctx, f.Search)
 	if err != nil {
 		return c, fmt.Errorf("counting alarms: %w", err)

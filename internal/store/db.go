@@ -30,6 +30,9 @@ type DB struct {
 	d    *dialect
 	// now is the clock stamping CreatedAt and UpdatedAt; tests replace it.
 	now func() time.Time
+	// stopSync ends the loop that keeps SQLite's text index up to date;
+	// syncDone closes when it has.
+	stopSync, syncDone chan struct{}
 }
 
 var _ Store = (*DB)(nil)
@@ -67,6 +70,10 @@ func Open(ctx context.Context, opts Options) (Store, error) {
 		d.Close()
 		return nil, fmt.Errorf("migrating the %s database: %w", name, err)
 	}
+	if d.d.alarmFTS != "" {
+		d.stopSync, d.syncDone = make(chan struct{}), make(chan struct{})
+		go d.syncSearchLoop(d.stopSync, d.syncDone)
+	}
 	return d, nil
 }
 
@@ -103,6 +110,11 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (d *DB) Close() error {
+	if d.stopSync != nil {
+		close(d.stopSync)
+		<-d.syncDone
+		d.stopSync = nil
+	}
 	err := d.w.Close()
 	if d.r != d.w {
 		err = errors.Join(err, d.r.Close())
