@@ -267,8 +267,8 @@ func TestNetworkCut(t *testing.T) {
 	if !got[0].Before(cut.Add(-2*time.Second)) || !got[len(got)-1].After(healed) {
 		t.Fatalf("series %s…%s does not span the cut %s…%s", got[0], got[len(got)-1], cut, healed)
 	}
-	// The history shows the cut as the agent's outage: a DOWN period
-	// saying the agent was silent, then UP again.
+	// The history shows the cut as the agent's outage: an UNREACHABLE
+	// period saying the agent was silent, then UP again.
 	waitUntil(t, 30*time.Second, "the outage in the host's history", func() bool {
 		var h struct {
 			Items []struct {
@@ -283,8 +283,8 @@ func TestNetworkCut(t *testing.T) {
 			return false
 		}
 		down := h.Items[1]
-		if down.State != "DOWN" || !strings.Contains(down.Output, "agent silent") {
-			t.Fatalf("the period before the current one: %+v, want DOWN, agent silent", down)
+		if down.State != "UNREACHABLE" || !strings.Contains(down.Output, "agent silent") {
+			t.Fatalf("the period before the current one: %+v, want UNREACHABLE, agent silent", down)
 		}
 		if down.Start.Before(cut) || down.End == nil || down.End.After(time.Now()) {
 			t.Fatalf("outage %s…%v outside the cut from %s", down.Start, down.End, cut)

@@ -35,8 +35,9 @@ func restoreAgents(ctx context.Context, st store.Store, live *agent.Liveness) er
 }
 
 // agentCheck answers the "agent" check kind from what agents pushed: the
-// host (and its "agent" service) is DOWN/CRITICAL once its agent has been
-// silent for agent.SilentAfter intervals; other services have the newest
+// host is UNREACHABLE (and its "agent" service CRITICAL) once its agent
+// has been silent for agent.SilentAfter intervals: vigie cannot tell a
+// cut link from a dead host; other services have the newest
 // state the agent reported, UNKNOWN while the agent is silent. Their
 // perfdata is not repeated here: the agent's samples carry the values,
 // stamped with the agent's own times.
@@ -47,7 +48,7 @@ func agentCheck(live *agent.Liveness, started time.Time) checks.AgentFunc {
 		silentMsg := fmt.Sprintf("agent silent for %s (no batch for %d intervals)", silent.Round(time.Second), agent.SilentAfter)
 		if service == "" || service == "agent" {
 			if !up {
-				return checks.Result{State: checks.Critical, Output: silentMsg, Time: now}
+				return checks.Result{State: checks.Critical, Output: silentMsg, Time: now, Unreachable: true}
 			}
 			return checks.Result{State: checks.OK, Output: fmt.Sprintf("agent heard from %s ago", silent.Round(time.Second)), Time: now}
 		}

@@ -212,11 +212,12 @@ func TestAgentEnrolIngestAndLiveness(t *testing.T) {
 		t.Fatalf("desired config in the answer: %d %s", code, body)
 	}
 
-	// Silence: the host goes DOWN saying why.
-	waitFor(t, "edge1 DOWN", func() bool {
+	// Silence: the host goes UNREACHABLE (vigie cannot tell a cut link
+	// from a dead host) saying why.
+	waitFor(t, "edge1 UNREACHABLE", func() bool {
 		var h struct{ State, Output string }
 		ts.admin("GET", "/api/v1/hosts/edge1", nil, &h)
-		return h.State == "DOWN" && strings.Contains(h.Output, "agent silent")
+		return h.State == "UNREACHABLE" && strings.Contains(h.Output, "agent silent")
 	})
 
 	// Revoked: refused from the next request.

@@ -85,6 +85,10 @@ type Result struct {
 	Perfdata   []Perf        `json:"perfdata,omitempty"`
 	Duration   time.Duration `json:"duration"`
 	Time       time.Time     `json:"time"`
+	// Unreachable says the object could not be measured at all (its
+	// agent went silent): a host check's failure is then UNREACHABLE,
+	// not DOWN, since nobody knows whether the host itself is down.
+	Unreachable bool `json:"unreachable,omitempty"`
 }
 
 // Checker runs one configured check. Run never returns an error: a check that

@@ -426,6 +426,9 @@ func (e *Engine) complete(en *entry, job Job, res checks.Result, stamp time.Time
 	checkHost := false
 	if job.Kind == KindHost {
 		value = HostState(res.State)
+		if value == HostDown && res.Unreachable {
+			value = HostUnreachable
+		}
 		st.Unreachable = false
 	} else {
 		value = int(res.State)
