@@ -113,29 +113,7 @@ func (r *RELP) Run(ctx context.Context) error {
 		<-ctx.Done()
 		r.ln.Close()
 	})
-	for {
-		conn, err := r.ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				break
-			}
-			r.log.Warn("accepting a relp connection", "err", err)
-			sleep(ctx, 50*time.Millisecond)
-			continue
-		}
-		select {
-		case r.conns <- struct{}{}:
-		default:
-			r.count.refuse(ReasonConns, 1)
-			r.count.warn("relp connection refused: too many open", "remote", conn.RemoteAddr().String(), "max_conns", r.opts.MaxConns)
-			conn.Close()
-			continue
-		}
-		wg.Go(func() {
-			defer func() { <-r.conns }()
-			r.serve(ctx, conn)
-		})
-	}
+	acceptConns(ctx, r.ln, r.conns, r.count, r.log, "relp", &wg, r.serve)
 	wg.Wait()
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -171,3 +172,33 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.cur = 0 }
+
+// acceptConns accepts connections on ln until it closes (ctx ending closes
+// it), at most cap(slots) served at once: one more is refused, counted and
+// logged rather than queued. Each is served by serve in wg.
+func acceptConns(ctx context.Context, ln net.Listener, slots chan struct{}, count *counters, log *slog.Logger, what string,
+	wg *sync.WaitGroup, serve func(context.Context, net.Conn)) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			log.Warn("accepting a "+what+" connection", "err", err)
+			sleep(ctx, 50*time.Millisecond)
+			continue
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			count.refuse(ReasonConns, 1)
+			count.warn(what+" connection refused: too many open", "remote", conn.RemoteAddr().String(), "max_conns", cap(slots))
+			conn.Close()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			serve(ctx, conn)
+		})
+	}
+}

@@ -168,29 +168,7 @@ func hostOf(addr net.Addr) string {
 }
 
 func (s *Syslog) acceptTCP(ctx context.Context, wg *sync.WaitGroup) {
-	for {
-		conn, err := s.tcp.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Warn("accepting a syslog connection", "err", err)
-			sleep(ctx, 50*time.Millisecond)
-			continue
-		}
-		select {
-		case s.conns <- struct{}{}:
-		default:
-			s.count.refuse(ReasonConns, 1)
-			s.count.warn("syslog connection refused: too many open", "remote", conn.RemoteAddr().String(), "max_conns", s.opts.MaxConns)
-			conn.Close()
-			continue
-		}
-		wg.Go(func() {
-			defer func() { <-s.conns }()
-			s.serveTCP(ctx, conn)
-		})
-	}
+	acceptConns(ctx, s.tcp, s.conns, s.count, s.log, "syslog", wg, s.serveTCP)
 }
 
 // serveTCP reads one connection: a reader goroutine frames and parses
