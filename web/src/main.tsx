@@ -1,6 +1,7 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { AccountPage, AuditPage, UsersPage } from './admin'
+import { AgentsPage } from './agents'
 import { AlarmPage, AlarmsPage } from './alarms'
 import { MaintenancesPage } from './maintenances'
 import { RulesPage } from './rules'
@@ -100,6 +101,7 @@ function App() {
   else if (path === '/services') page = <ServicesPage />
   else if (path === '/users' && can(user, 'users.manage')) page = <UsersPage me={user} />
   else if (path === '/audit' && can(user, 'audit.read')) page = <AuditPage />
+  else if (path === '/agents' && can(user, 'agents.manage')) page = <AgentsPage user={user} />
   else if (path === '/account') page = <AccountPage me={user} />
   else page = <OverviewPage user={user} />
 
@@ -122,6 +124,7 @@ function App() {
           {nav('/hosts', 'Hosts')}
           {nav('/hostgroups', 'Groups')}
           {nav('/services', 'Services')}
+          {can(user, 'agents.manage') ? nav('/agents', 'Agents') : null}
           {can(user, 'users.manage') ? nav('/users', 'Users') : null}
           {can(user, 'audit.read') ? nav('/audit', 'Audit') : null}
         </nav>
