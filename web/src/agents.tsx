@@ -192,17 +192,23 @@ export function AgentsPage(props: { user: User }) {
 // the server names "config" and starts its message with the key.
 function configField(err?: APIError): 'interval' | 'collect' | undefined {
   if (!err) return undefined
-  const m = err.message
+  const m = bare(err)
   if (err.field === 'interval' || m.startsWith('interval') || /duration/i.test(m)) return 'interval'
   if (err.field === 'collect' || m.startsWith('collect')) return 'collect'
   return undefined
+}
+
+// bare is the message without the field names the server puts first
+// ("config: interval: must be…" → "must be…" beside the interval).
+function bare(err: APIError): string {
+  return err.message.replace(/^config: /, '')
 }
 
 function FieldError(props: { err?: APIError; at: string }) {
   if (!props.err) return null
   return (
     <div class="field-error" data-error-for={props.at}>
-      {props.err.message.replace(/^(interval|collect): /, '')}
+      {bare(props.err).replace(/^(interval|collect): /, '')}
     </div>
   )
 }
