@@ -68,7 +68,7 @@ test('agents: an admin makes a token (shown once), an agent enrols with it, a co
   await row.locator('[data-testid=agent-host] a', { hasText: 'e2e-agent' }).waitFor({ timeout: 15000 })
   await page.waitForFunction(() => document.querySelector('tr[data-name=e2e-agent]')?.getAttribute('data-live') === 'heard')
   assert.match(await row.textContent(), /HEARD/)
-  assert.match(await row.textContent(), /every 10s · ve2e/)
+  assert.match(await row.textContent(), /every 10s · agent e2e/)
   assert.equal(await row.locator('[data-testid=agent-host] a').getAttribute('href'), `/hosts/${en.body.host_id}`)
   await page.screenshot({ path: path.join(shots, 'agents-list.png') })
 

@@ -65,7 +65,7 @@ function ConfigText(props: { c?: AgentConfig }) {
     <span data-testid="desired">
       {c.interval ? <span class="chip">every {c.interval}</span> : null}
       {c.collect?.length ? <span class="mono small">{c.collect.join(', ')}</span> : <span class="muted small">all collectors</span>}
-      <span class="muted small"> · v{c.version}</span>
+      <span class="muted small" title="Version of the desired configuration: it grows with each push"> · rev {c.version}</span>
     </span>
   )
 }
@@ -146,7 +146,7 @@ export function AgentsPage(props: { user: User }) {
                     </td>
                     <td class="nowrap small">
                       {a.interval ? `every ${a.interval}` : <span class="muted">—</span>}
-                      {a.version ? <span class="muted"> · v{a.version}</span> : null}
+                      {a.version ? <span class="muted" title="vigie-agent version"> · agent {a.version}</span> : null}
                     </td>
                     <td class="nowrap" title={new Date(a.created_at).toLocaleString()}>
                       {fmtTime(a.created_at)}
@@ -317,7 +317,7 @@ function CopyBox(props: { text: string; testid: string; multiline?: boolean }) {
   return (
     <div class="copybox">
       {props.multiline ? (
-        <textarea readOnly class="mono" rows={props.text.split('\n').length} value={props.text} data-testid={props.testid} onFocus={(e) => (e.target as HTMLTextAreaElement).select()} />
+        <textarea readOnly class="mono" wrap="off" rows={props.text.split('\n').length + 1} value={props.text} data-testid={props.testid} onFocus={(e) => (e.target as HTMLTextAreaElement).select()} />
       ) : (
         <input readOnly class="mono" value={props.text} data-testid={props.testid} onFocus={(e) => (e.target as HTMLInputElement).select()} />
       )}
