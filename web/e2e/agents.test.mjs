@@ -42,7 +42,7 @@ test('agents: an admin makes a token (shown once), an agent enrols with it, a co
   assert.match(await shown.textContent(), /Shown once/)
   const cmd = await shown.getByTestId('install-command').inputValue()
   assert.ok(cmd.includes(token), cmd)
-  assert.ok(cmd.includes(`vigie-agent --server ${base} --token-file /etc/vigie/agent.token`), cmd)
+  assert.ok(cmd.includes(`vigie-agent --server ${base} \\\n  --token-file /etc/vigie/agent.token`), cmd)
   await page.screenshot({ path: path.join(shots, 'agents-token-shown.png') })
   await shown.getByTestId('token-done').click()
 

@@ -331,10 +331,14 @@ function CopyBox(props: { text: string; testid: string; multiline?: boolean }) {
 function TokenShown(props: { t: AgentToken; onClose: () => void }) {
   const tok = props.t.token ?? ''
   const origin = location.origin
-  const run = `vigie-agent --server ${origin} --token-file /etc/vigie/agent.token`
+  // Short lines (a here-document, a continued command): nothing to
+  // scroll sideways, and plain sh.
   const install = `install -d -m 0755 /etc/vigie
-install -m 0600 /dev/stdin /etc/vigie/agent.token <<< '${tok}'
-${run}`
+install -m 0600 /dev/stdin /etc/vigie/agent.token <<'EOF'
+${tok}
+EOF
+vigie-agent --server ${origin} \\
+  --token-file /etc/vigie/agent.token`
   return (
     <Modal title={`Agent token ${props.t.name}`} onClose={props.onClose}>
       <div class="form token-shown" data-testid="token-shown">
