@@ -2,62 +2,16 @@
 // real snmpd, started here on a loopback port: a template made in the
 // console reaches every member, its values equal to snmpget's; a bad OID
 // is named beside its field; removing an item removes its services.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import dgram from 'node:dgram'
 import path from 'node:path'
 import { useVigie, apiCall, newPage, login, password, shots, base } from './harness.mjs'
+import { useSnmpd, haveSnmpd, tool, value, port as agentPort } from './snmpd.mjs'
 
 useVigie({ VIGIE_SCHEDULER_INTERVAL: '2s' })
+useSnmpd()
 
-const snmpdBin = '/usr/sbin/snmpd'
-let agent, agentDir, agentPort
-
-function udpPort() {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4')
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-function snmpget(oid) {
-  const out = execFileSync('snmpget', ['-m', '', '-On', '-v2c', '-c', 'public', `127.0.0.1:${agentPort}`, oid], { env: { ...process.env, MIBS: '' } }).toString()
-  const m = out.match(/= (?:[A-Za-z0-9-]+: )?(.*)/)
-  return m ? m[1].trim() : ''
-}
-
-const haveSnmpd = existsSync(snmpdBin)
-if (!haveSnmpd && process.env.CI === 'true') throw new Error('snmpd is missing (CI=true: no test may skip); scripts/install-deps.sh installs it')
-
-before(async () => {
-  if (!haveSnmpd) return
-  agentDir = mkdtempSync(path.join(tmpdir(), 'vigie-e2e-snmpd-'))
-  agentPort = await udpPort()
-  const conf = path.join(agentDir, 'snmpd.conf')
-  writeFileSync(conf, `[snmp] persistentDir ${agentDir}/persist\nagentAddress udp:127.0.0.1:${agentPort}\nrocommunity public 127.0.0.1\n`)
-  agent = spawn(snmpdBin, ['-f', '-Lf', path.join(agentDir, 'snmpd.log'), '-C', '-c', conf, '-m', ''], { env: { ...process.env, MIBS: '' }, stdio: 'ignore' })
-  const deadline = Date.now() + 10000
-  for (;;) {
-    try {
-      snmpget('1.3.6.1.2.1.1.3.0')
-      break
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error('snmpd did not answer: ' + e)
-      await new Promise((r) => setTimeout(r, 150))
-    }
-  }
-})
-
-after(() => {
-  agent?.kill('SIGKILL')
-  if (agentDir) rmSync(agentDir, { recursive: true, force: true })
-})
+const snmpget = (oid) => value(tool('snmpget', oid))
 
 async function servicesOf(host) {
   const r = await apiCall('GET', `/services?limit=1000&host=${host}`)

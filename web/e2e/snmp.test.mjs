@@ -1,78 +1,20 @@
 // End-to-end test of the console's SNMP panel against Debian's real snmpd,
 // started here on a loopback port with a config this file writes; values
 // are compared with net-snmp's own snmpget and snmpbulkwalk.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import dgram from 'node:dgram'
 import path from 'node:path'
 import { useVigie, apiCall, newPage, login, password, shots, base } from './harness.mjs'
+import { useSnmpd, haveSnmpd, tool, value as toolValue, port as agentPort } from './snmpd.mjs'
 
 // A short interval so that the interfaces discovered have rates within
 // the test (the second poll gives the first rate).
 useVigie({ VIGIE_SCHEDULER_INTERVAL: '2s' })
 
-const snmpdBin = '/usr/sbin/snmpd'
 const user = 'e2euser'
 const authPass = 'e2e-auth-pass'
 const privPass = 'e2e-priv-pass'
-let agent, agentDir, agentPort
-
-function udpPort() {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4')
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-function tool(name, ...args) {
-  return execFileSync(name, ['-m', '', '-On', '-v2c', '-c', 'public', `127.0.0.1:${agentPort}`, ...args], { env: { ...process.env, MIBS: '' } }).toString()
-}
-
-function toolValue(out) {
-  const m = out.match(/= (?:[A-Za-z0-9-]+: )?(.*)/)
-  return m ? m[1].trim().replace(/^"|"$/g, '') : ''
-}
-
-const haveSnmpd = existsSync(snmpdBin)
-if (!haveSnmpd && process.env.CI === 'true') throw new Error('snmpd is missing (CI=true: no test may skip); scripts/install-deps.sh installs it')
-
-before(async () => {
-  if (!haveSnmpd) return
-  agentDir = mkdtempSync(path.join(tmpdir(), 'vigie-e2e-snmpd-'))
-  agentPort = await udpPort()
-  const conf = path.join(agentDir, 'snmpd.conf')
-  writeFileSync(
-    conf,
-    `[snmp] persistentDir ${agentDir}/persist
-agentAddress udp:127.0.0.1:${agentPort}
-rocommunity public 127.0.0.1
-createUser ${user} SHA "${authPass}" AES "${privPass}"
-rouser ${user} priv
-`,
-  )
-  agent = spawn(snmpdBin, ['-f', '-Lf', path.join(agentDir, 'snmpd.log'), '-C', '-c', conf, '-m', ''], { env: { ...process.env, MIBS: '' }, stdio: 'ignore' })
-  const deadline = Date.now() + 10000
-  for (;;) {
-    try {
-      tool('snmpget', '1.3.6.1.2.1.1.3.0')
-      break
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error('snmpd did not answer: ' + e)
-      await new Promise((r) => setTimeout(r, 150))
-    }
-  }
-})
-
-after(() => {
-  agent?.kill('SIGKILL')
-  if (agentDir) rmSync(agentDir, { recursive: true, force: true })
-})
+useSnmpd(`createUser ${user} SHA "${authPass}" AES "${privPass}"\nrouser ${user} priv\n`)
 
 test('SNMP panel: test v3 credentials, save them, discover interfaces with rates, walk the device', { skip: !haveSnmpd && 'snmpd is not installed' }, async () => {
   const created = await apiCall('POST', '/hosts', { name: 'e2e-switch', address: '127.0.0.1', domain: 'network', check: { kind: 'none' } })
