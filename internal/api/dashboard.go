@@ -468,26 +468,19 @@ func selector(ls map[string]string, emptyUnit bool) string {
 // unit stands before it.
 var counterSuffix = regexp.MustCompile(`_(total|count|sum|bucket)$`)
 
+// nameUnits are the base-unit suffixes of Prometheus metric names.
+var nameUnits = []struct{ suffix, unit string }{
+	{"_seconds", "s"}, {"_bytes", "B"}, {"_bits", "bit"}, {"_percent", "%"},
+	{"_celsius", "°C"}, {"_volts", "V"}, {"_watts", "W"}, {"_hertz", "Hz"},
+}
+
 // unitFromName reads the base unit in a Prometheus metric name.
 func unitFromName(name string) string {
 	n := counterSuffix.ReplaceAllString(name, "")
-	switch {
-	case strings.HasSuffix(n, "_seconds"):
-		return "s"
-	case strings.HasSuffix(n, "_bytes"):
-		return "B"
-	case strings.HasSuffix(n, "_bits"):
-		return "bit"
-	case strings.HasSuffix(n, "_percent"):
-		return "%"
-	case strings.HasSuffix(n, "_celsius"):
-		return "°C"
-	case strings.HasSuffix(n, "_volts"):
-		return "V"
-	case strings.HasSuffix(n, "_watts"):
-		return "W"
-	case strings.HasSuffix(n, "_hertz"):
-		return "Hz"
+	for _, u := range nameUnits {
+		if strings.HasSuffix(n, u.suffix) {
+			return u.unit
+		}
 	}
 	return ""
 }

@@ -65,31 +65,22 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.MaxBodyBytes > 0 {
-		d.MaxBodyBytes = l.MaxBodyBytes
-	}
-	if l.MaxDecodedBytes > 0 {
-		d.MaxDecodedBytes = l.MaxDecodedBytes
-	}
-	if l.MaxSeries > 0 {
-		d.MaxSeries = l.MaxSeries
-	}
-	if l.MaxSamples > 0 {
-		d.MaxSamples = l.MaxSamples
-	}
-	if l.MaxLabels > 0 {
-		d.MaxLabels = l.MaxLabels
-	}
-	if l.MaxLabelsTotal > 0 {
-		d.MaxLabelsTotal = l.MaxLabelsTotal
-	}
-	if l.MaxLabelBytes > 0 {
-		d.MaxLabelBytes = l.MaxLabelBytes
-	}
-	if l.MaxFuture > 0 {
-		d.MaxFuture = l.MaxFuture
-	}
+	set(&d.MaxBodyBytes, l.MaxBodyBytes)
+	set(&d.MaxDecodedBytes, l.MaxDecodedBytes)
+	set(&d.MaxSeries, l.MaxSeries)
+	set(&d.MaxSamples, l.MaxSamples)
+	set(&d.MaxLabels, l.MaxLabels)
+	set(&d.MaxLabelsTotal, l.MaxLabelsTotal)
+	set(&d.MaxLabelBytes, l.MaxLabelBytes)
+	set(&d.MaxFuture, l.MaxFuture)
 	return d
+}
+
+// set overrides a default with a positive value (0 keeps the default).
+func set[T int | int64 | time.Duration](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
 }
 
 // Error is a request refused by the decoder or the receiver, with the HTTP
